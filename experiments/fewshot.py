@@ -1,0 +1,124 @@
+"""Run a few-shot study: split → baseline arms (→ generator → synthetic set → augmented arms) → report.
+
+Examples::
+
+    python experiments/fewshot.py                                   # toy data, real-only arm
+    python experiments/fewshot.py --baselines real,oversample,weighted,focal,strong-aug
+    python experiments/fewshot.py --dataset ham10000 --data-dir ../shared/data/ham10000 --shots 50 --image-size 64
+    python experiments/fewshot.py --config experiments/configs/ham10000_baselines.yaml --seed 1
+
+Settings come from the defaults, then ``--config FILE`` (YAML, same keys), then the flags given here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout without installing
+
+from skinsynth.config import StudyConfig, parse_arms
+from skinsynth.errors import SkinSynthError
+from skinsynth.models.registry import generator_names
+
+HELP = {
+    "name": "study name (W&B group)",
+    "run_dir": "run directory; a re-run with the same directory resumes finished stages",
+    "dataset": "toy (generated, no download), ham10000, isic2019, isic2024, imagefolder or dermamnist",
+    "data_dir": "dataset folder (for toy: where to generate it; default <run-dir>/data/toy)",
+    "test_data": "external test set in the ISIC 2018 Task 3 layout, used as the test split",
+    "shots": "real training images per class",
+    "val_fraction": "share of the non-training images used for validation (the rest is the test split)",
+    "image_size": "image side length in pixels",
+    "toy_total": "toy set: number of images",
+    "toy_min_per_class": "toy set: minimum images per class",
+    "backbone": "timm backbone name (resnet18, efficientnet_b0, resnet50, ...)",
+    "pretrained": "start from ImageNet weights (needs them cached, or network)",
+    "weights_path": "local backbone weights file (offline alternative to --pretrained)",
+    "epochs": "classifier training epochs",
+    "batch_size": "training batch size",
+    "lr": "learning rate",
+    "weight_decay": "AdamW weight decay",
+    "label_smoothing": "label smoothing",
+    "early_stopping_patience": "stop after this many epochs without a better validation balanced accuracy",
+    "augment": "training augmentation: none, flip, standard or strong",
+    "baselines": "comma-separated arms without a generator: real, oversample, weighted, focal, strong-aug",
+    "generator": "generator to add synthetic-data arms with",
+    "seed": "seed for the split, sampling and initialization",
+    "accelerator": "Lightning accelerator (cpu, gpu, auto)",
+    "devices": "Lightning devices (auto, 1, 2, ...)",
+    "precision": "Lightning precision (32-true, bf16-mixed, 16-mixed)",
+    "num_workers": "DataLoader workers",
+    "logger": "wandb (offline unless logged in), csv or none",
+    "wandb_project": "W&B project",
+    "progress_bar": "show Lightning progress bars",
+    "limit_train_batches": "Lightning limit_train_batches (fraction or count; for smoke runs)",
+    "limit_val_batches": "Lightning limit_val_batches",
+    "limit_test_batches": "Lightning limit_test_batches",
+}
+
+
+def _number(text: str) -> int | float:
+    """``"2"`` → 2 (a count of batches), ``"0.5"`` → 0.5 (a fraction)."""
+    return int(text) if text.isdigit() else float(text)
+
+
+def _base_type(annotation: object) -> type:
+    hint = typing.get_type_hints(StudyConfig)[annotation] if isinstance(annotation, str) else annotation
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return args[0]
+    return hint
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI, one flag per StudyConfig field (defaults are applied later, so a config file can set them)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS
+    )
+    parser.add_argument("--config", help="YAML file with any of the keys below")
+    defaults = StudyConfig()
+    for field in dataclasses.fields(StudyConfig):
+        flag = "--" + field.name.replace("_", "-")
+        default = getattr(defaults, field.name)
+        help_text = f"{HELP.get(field.name, '')} (default: {default})"
+        kind = _base_type(field.name)
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        elif field.name == "baselines":
+            parser.add_argument(flag, type=parse_arms, help=help_text + f" [default: {','.join(default)}]")
+        elif field.name.startswith("limit_"):
+            parser.add_argument(flag, type=_number, help=help_text)
+        elif field.name == "generator":
+            parser.add_argument(flag, choices=generator_names(), help=help_text)
+        else:
+            parser.add_argument(flag, type=kind if kind in (int, float) else str, help=help_text)
+    return parser
+
+
+def resolve_config(argv: list[str] | None = None) -> StudyConfig:
+    """Defaults < --config file < flags."""
+    args = vars(build_parser().parse_args(argv))
+    values = StudyConfig.from_yaml(args.pop("config")) if "config" in args else {}
+    values.update(args)
+    return StudyConfig.from_dict(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config = resolve_config(argv)
+        from skinsynth.pipeline import FewShotStudy
+
+        FewShotStudy(config).run()
+    except SkinSynthError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Lightning callbacks and the image-grid helpers they use."""

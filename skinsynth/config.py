@@ -1,0 +1,111 @@
+"""StudyConfig: every setting of a few-shot study, flat and YAML-friendly.
+
+Precedence: defaults < ``--config FILE`` (YAML with the same keys) < command-line flags. The fully resolved config is
+saved as ``config.yaml`` in the run directory; a re-run with the same run directory must agree with it on every key
+that changes results (:data:`RESULT_KEYS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skinsynth.errors import ConfigError
+
+ARM_SEPARATOR = ","
+
+
+@dataclass
+class StudyConfig:
+    """Settings of one study (one run directory). Field names are the CLI flags with ``-`` for ``_``."""
+
+    name: str = "fewshot"
+    run_dir: str = "runs/fewshot"
+    # data
+    dataset: str = "toy"
+    data_dir: str | None = None
+    test_data: str | None = None
+    shots: int = 50
+    val_fraction: float = 0.2
+    image_size: int = 64
+    toy_total: int = 2000
+    toy_min_per_class: int = 60
+    # classifier
+    backbone: str = "resnet18"
+    pretrained: bool = False
+    weights_path: str | None = None
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    early_stopping_patience: int | None = None
+    augment: str = "standard"
+    # study
+    baselines: list[str] = field(default_factory=lambda: ["real"])
+    generator: str = "none"
+    seed: int = 0
+    # hardware and logging
+    accelerator: str = "auto"
+    devices: str = "auto"
+    precision: str = "32-true"
+    num_workers: int = 0
+    logger: str = "wandb"
+    wandb_project: str = "skinsynth"
+    progress_bar: bool = True
+    limit_train_batches: int | float = 1.0
+    limit_val_batches: int | float = 1.0
+    limit_test_batches: int | float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for YAML and W&B)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def fields(cls) -> dict[str, dataclasses.Field]:
+        """The config fields by name."""
+        return {f.name: f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, where: str = "config") -> StudyConfig:
+        """Build a config, rejecting unknown keys with the list of valid ones."""
+        known = cls.fields()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {', '.join(known)}")
+        values = dict(values)
+        if isinstance(values.get("baselines"), str):
+            values["baselines"] = parse_arms(values["baselines"])
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> dict[str, Any]:
+        """Read the keys of a YAML config file (validated; not merged with defaults)."""
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} does not exist")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"config file {str(path)!r} is not valid YAML: {error}") from error
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {str(path)!r} must hold a mapping of keys to values")
+        values = {str(k).replace("-", "_"): v for k, v in values.items()}
+        cls.from_dict(values, where=str(path))
+        return values
+
+
+# Keys that change results: a resumed study must agree on them with the saved config.
+NON_RESULT_KEYS = frozenset(
+    {"baselines", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices", "run_dir", "name"}
+)
+RESULT_KEYS = frozenset(StudyConfig.fields()) - NON_RESULT_KEYS
+
+
+def parse_arms(text: str) -> list[str]:
+    """``"real,oversample"`` → ``["real", "oversample"]``."""
+    return [a.strip() for a in text.split(ARM_SEPARATOR) if a.strip()]

@@ -1,0 +1,344 @@
+"""SkinLesionDataModule: records → split → datasets and loaders, in one of four modes.
+
+=========== ==========================================================================================
+``fewshot``  train on ``shots`` real images per class
+``real``     train on every real training image (stratified split)
+``synthetic`` train on generated images only (val/test stay real)
+``mixed``    train on real (few-shot when ``shots`` is set) plus generated images
+=========== ==========================================================================================
+
+Synthetic images only ever enter the training split. Batches are dicts ``{"image", "label", "is_synthetic",
+"index"}``; ``index`` is the row of the split's records, so predictions map back to image ids.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler, get_worker_info
+
+from skinsynth.data.images import ImageReader
+from skinsynth.data.records import LesionRecords
+from skinsynth.data.sources import read_source
+from skinsynth.data.splits import Split, few_shot, predefined, stratified
+from skinsynth.data.synthetic import SyntheticDataset
+from skinsynth.data.transforms import AUGMENTS, Augment, eval_transform, train_transform
+from skinsynth.errors import ConfigError, DataError, preview
+
+Mode = Literal["fewshot", "real", "synthetic", "mixed"]
+MODES: tuple[str, ...] = ("fewshot", "real", "synthetic", "mixed")
+
+
+class LesionDataset(Dataset):
+    """Images of one split, decoded and transformed on access.
+
+    Args:
+        records: the images.
+        transform: an albumentations pipeline ending in ``ToTensorV2``.
+        reader: the image reader (decides JPEG draft decoding).
+    """
+
+    def __init__(self, records: LesionRecords, transform: Any, reader: ImageReader | None = None) -> None:
+        self.records = records
+        self.transform = transform
+        self.reader = reader or ImageReader()
+        frame = records.frame
+        self._paths = frame["path"].tolist()
+        self._labels = frame["label"].to_numpy(dtype=np.int64)
+        self._synthetic = frame["is_synthetic"].to_numpy(dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Label index per item."""
+        return self._labels
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image = self.reader.read(self._paths[index])
+        return {
+            "image": self.transform(image=image)["image"],
+            "label": torch.tensor(self._labels[index]),
+            "is_synthetic": torch.tensor(self._synthetic[index]),
+            "index": torch.tensor(index),
+        }
+
+
+def _seed_worker_transform(worker_id: int) -> None:
+    """Give each DataLoader worker its own augmentation stream (albumentations does not do it by itself)."""
+    info = get_worker_info()
+    if info is not None and hasattr(info.dataset, "transform") and hasattr(info.dataset.transform, "set_random_seed"):
+        info.dataset.transform.set_random_seed(torch.initial_seed() % 2**32)
+
+
+class SkinLesionDataModule(L.LightningDataModule):
+    """Data for one arm of a study.
+
+    Args:
+        dataset: reader name (``toy``, ``ham10000``, ``isic2019``, ``isic2024``, ``imagefolder``, ``dermamnist``);
+            ignored when ``records`` is given.
+        data_dir: the dataset's folder. For ``toy`` it is where the set is generated (default: a cache folder).
+        records: already-read records to use instead of ``dataset``/``data_dir``.
+        mode: ``fewshot``, ``real``, ``synthetic`` or ``mixed`` (module docstring).
+        shots: training images per class (required for ``fewshot``; optional for ``mixed``/``synthetic``).
+        val_fraction: share of the non-training data (few-shot) or of all groups (stratified) that goes to val.
+        test_fraction: share of all groups for test in a stratified split (``real`` mode without a test set).
+        test_dataset: reader name of an external test set (e.g. ``isic2018_test``); used with ``test_data_dir``.
+        test_data_dir: folder of the external test set; when given, the test split is that set.
+        test_records: already-read external test records (instead of ``test_dataset``/``test_data_dir``).
+        synthetic_dirs: materialized synthetic folders (``manifest.csv`` + PNGs) for ``synthetic``/``mixed``.
+        image_size: side length images are resized to.
+        batch_size: training batch size (evaluation uses ``eval_batch_size`` or twice this).
+        eval_batch_size: evaluation batch size.
+        num_workers: DataLoader worker processes.
+        augment: training augmentation (``none``, ``flip``, ``standard``, ``strong``).
+        normalize: ImageNet-normalize (classifiers) or keep [0, 1] (generators).
+        balanced_sampling: draw training batches class-balanced (oversampling with replacement).
+        on_bad_image: ``error`` stops at the first unreadable image naming it; ``skip`` decodes every image once at
+            set-up and leaves unreadable ones out with a warning that counts them.
+        seed: split and sampling seed.
+        run_dir: when given, ``split.csv`` is written there.
+        toy_options: arguments for the toy generator (``total``, ``min_per_class``, ``seed``; size = image_size).
+    """
+
+    def __init__(
+        self,
+        dataset: str = "toy",
+        data_dir: str | Path | None = None,
+        records: LesionRecords | None = None,
+        *,
+        mode: Mode = "fewshot",
+        shots: int | None = None,
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.2,
+        test_dataset: str = "isic2018_test",
+        test_data_dir: str | Path | None = None,
+        test_records: LesionRecords | None = None,
+        synthetic_dirs: Sequence[str | Path] = (),
+        image_size: int = 64,
+        batch_size: int = 32,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        augment: Augment = "standard",
+        normalize: bool = True,
+        balanced_sampling: bool = False,
+        on_bad_image: Literal["error", "skip"] = "error",
+        seed: int = 0,
+        run_dir: str | Path | None = None,
+        toy_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if mode not in MODES:
+            raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if mode == "fewshot" and not shots:
+            raise ConfigError("mode 'fewshot' needs shots (images per class), e.g. shots=50")
+        if mode == "real" and shots:
+            raise ConfigError("mode 'real' trains on all real training images; use mode='fewshot' for n shots")
+        if mode in ("synthetic", "mixed") and not synthetic_dirs:
+            raise ConfigError(f"mode {mode!r} needs synthetic_dirs (folders with a manifest.csv)")
+        if augment not in AUGMENTS:
+            raise ConfigError(f"unknown augment {augment!r}; choose one of {', '.join(AUGMENTS)}")
+        if on_bad_image not in ("error", "skip"):
+            raise ConfigError(f"on_bad_image must be 'error' or 'skip', got {on_bad_image!r}")
+        if image_size < 8:
+            raise ConfigError(f"image_size must be at least 8, got {image_size}")
+        # Plain strings in the hyperparameters keep checkpoints loadable with torch.load(weights_only=True).
+        data_dir = str(data_dir) if data_dir is not None else None
+        test_data_dir = str(test_data_dir) if test_data_dir is not None else None
+        run_dir = str(run_dir) if run_dir is not None else None
+        synthetic_dirs = [str(d) for d in synthetic_dirs]
+        self.save_hyperparameters(ignore=["records", "test_records"])
+        self.dataset_name = dataset
+        self.data_dir = Path(data_dir).expanduser() if data_dir is not None else None
+        self.mode = mode
+        self.shots = shots
+        self.synthetic_dirs = [Path(d) for d in synthetic_dirs]
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._records = records
+        self._test_records = test_records
+        self.split: Split | None = None
+        self.synthetic: list[SyntheticDataset] = []
+        self.train_records: LesionRecords | None = None
+        self.datasets: dict[str, LesionDataset] = {}
+
+    # -- data -------------------------------------------------------------------------------------------------------
+    def _toy_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir
+        options = self.hparams.toy_options or {}
+        tag = "-".join(f"{k}{v}" for k, v in sorted(options.items()))
+        return Path.home() / ".cache" / "skinsynth" / f"toy-{self.hparams.image_size}px{('-' + tag) if tag else ''}"
+
+    def prepare_data(self) -> None:
+        """Generate the toy set if it is the dataset and does not exist yet (rank 0 only under DDP)."""
+        if self._records is None and self.dataset_name == "toy":
+            from skinsynth.data.sources.toy import make_toy_dataset
+
+            make_toy_dataset(self._toy_dir(), image_size=self.hparams.image_size, **(self.hparams.toy_options or {}))
+
+    def load_records(self) -> LesionRecords:
+        """The real records (read once)."""
+        if self._records is None:
+            if self.dataset_name == "toy":
+                from skinsynth.data.sources.toy import read_toy
+
+                options = self.hparams.toy_options or {}
+                self._records = read_toy(self._toy_dir(), image_size=self.hparams.image_size, **options)
+            else:
+                if self.data_dir is None:
+                    raise ConfigError(f"dataset {self.dataset_name!r} needs data_dir (--data-dir)")
+                self._records = read_source(self.dataset_name, self.data_dir)
+            self._records.check_files()
+        return self._records
+
+    def _load_test_records(self) -> LesionRecords | None:
+        if self._test_records is None and self.hparams.test_data_dir is not None:
+            self._test_records = read_source(self.hparams.test_dataset, self.hparams.test_data_dir)
+            self._test_records.check_files()
+        return self._test_records
+
+    def _drop_unreadable(self, records: LesionRecords) -> LesionRecords:
+        reader = ImageReader(draft_size=self.hparams.image_size)
+        bad: list[str] = []
+        for image_id, path in zip(records.frame["image_id"], records.frame["path"], strict=True):
+            try:
+                reader.read(path)
+            except DataError:
+                bad.append(f"{image_id} ({path})")
+        reader.close()
+        if bad:
+            warnings.warn(f"skipped {len(bad)} unreadable image(s): {preview(bad)}", stacklevel=2)
+            keep = ~records.frame["image_id"].isin([b.split(" ")[0] for b in bad])
+            return records.subset(keep)
+        return records
+
+    def make_split(self) -> Split:
+        """Split the real records as the mode and options say (deterministic for ``seed``)."""
+        records = self.load_records()
+        test_records = self._load_test_records()
+        if self.hparams.on_bad_image == "skip":
+            records = self._records = self._drop_unreadable(records)
+            if test_records is not None:
+                test_records = self._test_records = self._drop_unreadable(test_records)
+        hp = self.hparams
+        if test_records is not None or "official_split" in records.frame.columns:
+            return predefined(
+                records, test_records=test_records, shots=self.shots, val_fraction=hp.val_fraction, seed=hp.seed
+            )
+        if self.shots:
+            return few_shot(records, self.shots, val_fraction=hp.val_fraction, seed=hp.seed)
+        return stratified(records, val_fraction=hp.val_fraction, test_fraction=hp.test_fraction, seed=hp.seed)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read, split and build the datasets (idempotent)."""
+        if self.split is not None:
+            return
+        split = self.make_split()
+        split.audit()
+        if self.run_dir is not None:
+            split.to_csv(self.run_dir / "split.csv")
+        vocabulary = split.records.vocabulary
+        self.synthetic = [SyntheticDataset(d, vocabulary) for d in self.synthetic_dirs]
+        real_train = split.records_for("train")
+        if self.mode in ("fewshot", "real"):
+            train = real_train
+        elif self.mode == "synthetic":
+            train = LesionRecords.concat([s.records for s in self.synthetic])
+        else:
+            train = LesionRecords.concat([real_train, *[s.records for s in self.synthetic]])
+        self.split, self.train_records = split, train
+        hp = self.hparams
+        reader = ImageReader(draft_size=hp.image_size)
+        self.datasets = {
+            "train": LesionDataset(
+                train, train_transform(hp.image_size, hp.augment, hp.normalize, seed=hp.seed), reader
+            ),
+            "val": LesionDataset(split.records_for("val"), eval_transform(hp.image_size, hp.normalize), reader),
+            "test": LesionDataset(split.records_for("test"), eval_transform(hp.image_size, hp.normalize), reader),
+        }
+
+    # -- facts for models ---------------------------------------------------------------------------------------------
+    @property
+    def vocabulary(self):
+        """The class vocabulary of the data."""
+        return self.load_records().vocabulary
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes in the vocabulary."""
+        return len(self.vocabulary)
+
+    def class_counts(self, split: str = "train") -> pd.Series:
+        """Images per class in ``split`` (``train`` includes synthetic images in synthetic/mixed modes)."""
+        self._require_setup()
+        records = self.train_records if split == "train" else self.split.records_for(split)
+        return records.class_counts()
+
+    def class_weights(self) -> list[float]:
+        """Inverse-frequency class weights of the training set, scaled to mean 1 over present classes."""
+        counts = self.class_counts("train").to_numpy(dtype=float)
+        present = counts > 0
+        weights = np.zeros_like(counts)
+        weights[present] = counts[present].sum() / (present.sum() * counts[present])
+        return weights.tolist()
+
+    def _require_setup(self) -> None:
+        if self.split is None:
+            raise RuntimeError("call setup() before using the datamodule's splits")
+
+    # -- loaders ------------------------------------------------------------------------------------------------------
+    def _loader(self, dataset: Dataset, batch_size: int, *, shuffle: bool = False, sampler: Any = None) -> DataLoader:
+        workers = self.hparams.num_workers
+        generator = torch.Generator().manual_seed(self.hparams.seed)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle if sampler is None else False,
+            sampler=sampler,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            worker_init_fn=_seed_worker_transform if workers > 0 else None,
+            generator=generator,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled (or class-balanced) training batches."""
+        self._require_setup()
+        dataset = self.datasets["train"]
+        sampler = None
+        if self.hparams.balanced_sampling:
+            labels = dataset.labels
+            per_class = np.bincount(labels, minlength=self.num_classes).astype(float)
+            weights = 1.0 / per_class[labels]
+            sampler = WeightedRandomSampler(
+                torch.as_tensor(weights, dtype=torch.double),
+                num_samples=len(labels),
+                replacement=True,
+                generator=torch.Generator().manual_seed(self.hparams.seed),
+            )
+        return self._loader(dataset, self.hparams.batch_size, shuffle=True, sampler=sampler)
+
+    def _eval_batch(self) -> int:
+        return self.hparams.eval_batch_size or 2 * self.hparams.batch_size
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches (real images only)."""
+        self._require_setup()
+        return self._loader(self.datasets["val"], self._eval_batch())
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches (real images only)."""
+        self._require_setup()
+        return self._loader(self.datasets["test"], self._eval_batch())
+
+    def predict_dataloader(self) -> DataLoader:
+        """The test split, for saving predictions."""
+        return self.test_dataloader()

@@ -1,0 +1,335 @@
+"""FewShotStudy: the staged experiment behind ``experiments/fewshot.py``.
+
+Stages, each leaving files in the run directory (``runs/<name>/``) so that a re-run resumes instead of redoing:
+
+1. **data** — read the dataset (generate the toy set), split it; ``split.csv``, ``config.yaml``, a grid of training
+   images per class.
+2. **arms** — for every arm, train a classifier on its training set (real few-shot data, re-weighted, oversampled …),
+   select the epoch with the best validation balanced accuracy, test it; ``arms/<arm>/metrics.json`` and
+   ``predictions.csv``, ``checkpoints/<arm>/best.ckpt``. A finished arm is skipped on re-run.
+3. **report** — ``metrics.json``, ``report.md``, ``confusion_<arm>.png``, ``per_class_f1.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skinsynth.config import RESULT_KEYS, StudyConfig
+from skinsynth.errors import ConfigError
+from skinsynth.io import atomic_write_csv, atomic_write_json, atomic_write_text
+
+
+@dataclass(frozen=True)
+class Arm:
+    """How one arm's classifier is trained.
+
+    Attributes:
+        name: the arm's name in reports.
+        mode: the datamodule mode (``fewshot``, ``mixed``, ``synthetic``).
+        loss: ``ce``, ``weighted_ce`` or ``focal``.
+        balanced_sampling: class-balanced batches (oversampling).
+        augment: augmentation strength.
+    """
+
+    name: str
+    mode: str = "fewshot"
+    loss: str = "ce"
+    balanced_sampling: bool = False
+    augment: str | None = None
+
+
+BASELINE_ARMS: dict[str, Arm] = {
+    "real": Arm("real"),
+    "oversample": Arm("oversample", balanced_sampling=True),
+    "weighted": Arm("weighted", loss="weighted_ce"),
+    "focal": Arm("focal", loss="focal"),
+    "strong-aug": Arm("strong-aug", augment="strong"),
+}
+
+
+def check_config(config: StudyConfig) -> None:
+    """Reject settings that cannot work, before anything is computed."""
+    from skinsynth.data.sources import READERS
+    from skinsynth.models.registry import GENERATORS
+
+    unknown = [a for a in config.baselines if a not in BASELINE_ARMS]
+    if unknown:
+        raise ConfigError(f"unknown arm(s) {unknown}; baseline arms are {', '.join(BASELINE_ARMS)}")
+    if not config.baselines:
+        raise ConfigError("no arms to run: give --baselines, e.g. --baselines real,oversample")
+    if config.generator not in GENERATORS:
+        raise ConfigError(f"unknown generator {config.generator!r}; choose one of {', '.join(GENERATORS)}")
+    if config.dataset not in READERS or config.dataset == "isic2018_test":
+        raise ConfigError(
+            f"unknown dataset {config.dataset!r}; choose one of {', '.join(r for r in READERS if r != 'isic2018_test')}"
+        )
+    if config.dataset != "toy" and not config.data_dir:
+        raise ConfigError(f"dataset {config.dataset!r} needs --data-dir")
+    if config.logger not in ("wandb", "csv", "none"):
+        raise ConfigError(f"unknown logger {config.logger!r}; choose wandb, csv or none")
+    if config.shots < 1 or config.epochs < 1 or config.batch_size < 1:
+        raise ConfigError("--shots, --epochs and --batch-size must be at least 1")
+    if config.weights_path and not Path(config.weights_path).expanduser().is_file():
+        raise ConfigError(f"--weights-path {config.weights_path!r} is not a file")
+    from skinsynth.models.backbones import check_backbone_name
+
+    check_backbone_name(config.backbone)
+
+
+def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
+    """Create the run directory (checking it is writable) and save or check ``config.yaml``."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another --run-dir"
+        ) from error
+    saved = run_dir / "config.yaml"
+    if saved.is_file():
+        previous = yaml.safe_load(saved.read_text()) or {}
+        changed = sorted(k for k in RESULT_KEYS if k in previous and previous[k] != getattr(config, k))
+        if changed:
+            details = ", ".join(f"{k}: {previous[k]!r} → {getattr(config, k)!r}" for k in changed)
+            raise ConfigError(
+                f"{str(run_dir)!r} holds a study with other settings ({details}); use a new --run-dir or delete it"
+            )
+    atomic_write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), saved)
+
+
+class FewShotStudy:
+    """Run the study described by ``config``; :meth:`run` returns the per-arm metrics."""
+
+    def __init__(self, config: StudyConfig) -> None:
+        check_config(config)
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        self.records = None
+        self.test_records = None
+        self.class_codes: list[str] = []
+        self._announced_offline = False
+
+    # -- stage 1 ------------------------------------------------------------------------------------------------------
+    def _datamodule(self, arm: Arm) -> Any:
+        from skinsynth.data.datamodule import SkinLesionDataModule
+
+        c = self.config
+        return SkinLesionDataModule(
+            dataset=c.dataset,
+            records=self.records,
+            test_records=self.test_records,
+            mode=arm.mode,
+            shots=c.shots,
+            val_fraction=c.val_fraction,
+            image_size=c.image_size,
+            batch_size=c.batch_size,
+            num_workers=c.num_workers,
+            augment=arm.augment or c.augment,
+            balanced_sampling=arm.balanced_sampling,
+            seed=c.seed,
+            run_dir=self.run_dir,
+        )
+
+    def prepare_data(self) -> None:
+        """Read (or generate) the data, split it, write ``split.csv`` and a training-image grid."""
+        from skinsynth.data.datamodule import SkinLesionDataModule
+        from skinsynth.data.sources import read_source
+        from skinsynth.data.sources.toy import read_toy
+
+        c = self.config
+        prepare_run_dir(self.run_dir, c)
+        if c.dataset == "toy":
+            toy_dir = Path(c.data_dir) if c.data_dir else self.run_dir / "data" / "toy"
+            self.records = read_toy(
+                toy_dir, total=c.toy_total, min_per_class=c.toy_min_per_class, image_size=c.image_size, seed=c.seed
+            )
+        else:
+            self.records = read_source(c.dataset, c.data_dir)
+        self.records.check_files()
+        if c.test_data:
+            self.test_records = read_source("isic2018_test", c.test_data)
+            self.test_records.check_files()
+        self.class_codes = list(self.records.vocabulary.codes)
+        stored = self.run_dir / "split.csv"
+        dm = SkinLesionDataModule(
+            records=self.records,
+            test_records=self.test_records,
+            mode="fewshot",
+            shots=c.shots,
+            val_fraction=c.val_fraction,
+            image_size=c.image_size,
+            seed=c.seed,
+        )
+        split = dm.make_split()
+        if stored.is_file() and not split.matches(stored):
+            raise ConfigError(f"{str(stored)!r} differs from the split these settings give (has the data changed?)")
+        split.to_csv(stored)
+        counts = split.audit()
+        print(f"[skinsynth] split ({split.strategy}, seed {c.seed}):\n{counts.to_string()}")
+        self._write_training_grid(split)
+
+    def _write_training_grid(self, split: Any) -> None:
+        import numpy as np
+        import torch
+
+        from skinsynth.callbacks.sample_grid import class_grid, save_grid
+        from skinsynth.data.images import ImageReader
+        from skinsynth.data.transforms import eval_transform
+
+        path = self.run_dir / "train_grid.png"
+        if path.is_file():
+            return
+        train = split.records_for("train").frame.groupby("label", group_keys=False).head(8)
+        reader, transform = (
+            ImageReader(draft_size=self.config.image_size),
+            eval_transform(self.config.image_size, normalize=False),
+        )
+        images = torch.stack([transform(image=reader.read(p))["image"] for p in train["path"]])
+        labels = torch.as_tensor(np.asarray(train["label"]))
+        save_grid(class_grid(images, labels, len(self.class_codes)), path, self.class_codes)
+
+    # -- stage 2 ------------------------------------------------------------------------------------------------------
+    def run_arm(self, arm: Arm) -> dict[str, Any]:
+        """Train, select by validation balanced accuracy, test; returns the arm's metrics (cached on disk)."""
+        arm_dir = self.run_dir / "arms" / arm.name
+        done = arm_dir / "metrics.json"
+        if done.is_file():
+            print(f"[skinsynth] arm {arm.name!r}: finished earlier, reusing {done}")
+            return json.loads(done.read_text())
+        import lightning as L
+        import pandas as pd
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+        from skinsynth.models.classifier import LesionClassifier
+        from skinsynth.models.metrics import compute_metrics
+        from skinsynth.report import per_class_table, plot_confusion
+        from skinsynth.tracking import finish, log_media, make_logger, wandb_mode
+
+        c = self.config
+        started = time.perf_counter()
+        L.seed_everything(c.seed, workers=True, verbose=False)
+        dm = self._datamodule(arm)
+        dm.setup("fit")
+        model = LesionClassifier(
+            num_classes=len(self.class_codes),
+            class_codes=self.class_codes,
+            backbone=c.backbone,
+            pretrained=c.pretrained,
+            weights_path=c.weights_path,
+            loss=arm.loss,
+            class_weights=dm.class_weights() if arm.loss == "weighted_ce" else None,
+            label_smoothing=c.label_smoothing,
+            lr=c.lr,
+            weight_decay=c.weight_decay,
+        )
+        if c.logger == "wandb" and not self._announced_offline and wandb_mode() == "offline":
+            print(
+                f"[skinsynth] W&B: no login found, logging offline to {self.run_dir / 'wandb'} "
+                "(upload later with `wandb sync`)"
+            )
+            self._announced_offline = True
+        logger = make_logger(
+            c.logger,
+            run_dir=self.run_dir,
+            name=arm.name,
+            group=c.name,
+            project=c.wandb_project,
+            config={**c.to_dict(), "arm": arm.name},
+        )
+        ckpt_dir = self.run_dir / "checkpoints" / arm.name
+        if ckpt_dir.exists():  # leftovers of an interrupted attempt
+            shutil.rmtree(ckpt_dir)
+        checkpoint = ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor="val_balanced_accuracy",
+            mode="max",
+            save_top_k=1,
+            save_last=False,
+        )
+        callbacks: list[Any] = [checkpoint]
+        if c.early_stopping_patience:
+            callbacks.append(
+                EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.early_stopping_patience)
+            )
+        trainer = L.Trainer(
+            max_epochs=c.epochs,
+            accelerator=c.accelerator,
+            devices=c.devices,
+            precision=c.precision,
+            logger=logger,
+            callbacks=callbacks,
+            enable_progress_bar=c.progress_bar,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=5,
+            limit_train_batches=c.limit_train_batches,
+            limit_val_batches=c.limit_val_batches,
+            limit_test_batches=c.limit_test_batches,
+            default_root_dir=str(self.run_dir),
+        )
+        print(
+            f"[skinsynth] arm {arm.name!r}: training {c.backbone} on {len(dm.train_records)} images "
+            f"for {c.epochs} epoch(s)"
+        )
+        trainer.fit(model, datamodule=dm)
+        trainer.test(model, datamodule=dm, ckpt_path="best", verbose=False)
+        if trainer.global_rank != 0:
+            return {}
+        predictions = model.test_predictions
+        test_frame = dm.split.records_for("test").frame
+        metrics = compute_metrics(predictions["probs"], predictions["label"], self.class_codes)
+        metrics["wall_time_s"] = time.perf_counter() - started
+        metrics["train_images"] = len(dm.train_records)
+        metrics["best_val_balanced_accuracy"] = float(checkpoint.best_model_score or float("nan"))
+        rows = test_frame.iloc[predictions["index"].numpy()]
+        table = pd.DataFrame({"image_id": rows["image_id"].to_numpy(), "label": rows["code"].to_numpy()})
+        probs = predictions["probs"].numpy()
+        table["predicted"] = [self.class_codes[i] for i in probs.argmax(1)]
+        for i, code in enumerate(self.class_codes):
+            table[f"p_{code}"] = probs[:, i]
+        atomic_write_csv(table, arm_dir / "predictions.csv")
+        confusion = plot_confusion(
+            metrics["confusion_matrix"],
+            self.class_codes,
+            self.run_dir / f"confusion_{arm.name}.png",
+            f"{arm.name}: test confusion",
+        )
+        log_media(
+            logger,
+            images={"confusion_matrix": confusion, "train_images_per_class": self.run_dir / "train_grid.png"},
+            tables={"per_class": per_class_table({arm.name: metrics}, self.class_codes).T.rename_axis("class")},
+        )
+        finish(logger)
+        atomic_write_json(metrics, done)
+        print(
+            f"[skinsynth] arm {arm.name!r}: test balanced accuracy {metrics['balanced_accuracy']:.3f}, "
+            f"macro-F1 {metrics['macro_f1']:.3f} ({metrics['wall_time_s']:.0f} s)"
+        )
+        return metrics
+
+    # -- all stages ---------------------------------------------------------------------------------------------------
+    def arms(self) -> list[Arm]:
+        """The arms this study runs, in order."""
+        return [BASELINE_ARMS[name] for name in self.config.baselines]
+
+    def run(self) -> dict[str, dict[str, Any]]:
+        """Run every stage; returns ``{arm: metrics}`` and writes the report."""
+        from skinsynth.report import write_report
+
+        self.prepare_data()
+        results = {arm.name: self.run_arm(arm) for arm in self.arms()}
+        if not all(results.values()):  # non-zero DDP ranks stop here
+            return results
+        files = write_report(self.run_dir, results, self.class_codes, extra={"config": self.config.to_dict()})
+        print(f"[skinsynth] report: {files['report']}")
+        return results

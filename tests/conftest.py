@@ -1,0 +1,26 @@
+"""Shared fixtures: in-memory records with lesion groups, and a tiny toy dataset on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skinsynth.data.records import LesionRecords
+from tests.helpers import grouped_records
+
+
+@pytest.fixture
+def ham_like_records() -> LesionRecords:
+    """HAM10000-like imbalance, two images per lesion, 7 classes."""
+    return grouped_records({"akiec": 40, "bcc": 50, "bkl": 90, "df": 24, "mel": 80, "nv": 400, "vasc": 30})
+
+
+@pytest.fixture(scope="session")
+def toy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny toy set on disk (16 px, ~20 images per class), made once per test session."""
+    from skinsynth.data.sources.toy import make_toy_dataset
+
+    root = tmp_path_factory.mktemp("toy")
+    make_toy_dataset(root, total=140, min_per_class=20, image_size=16, seed=0)
+    return root
