@@ -31,7 +31,7 @@ HELP = {
     "dataset": "toy (generated, no download), ham10000, isic2019, isic2024, imagefolder or dermamnist",
     "data_dir": "dataset folder (for toy: where to generate it; default <run-dir>/data/toy)",
     "test_data": "external test set in the ISIC 2018 Task 3 layout, used as the test split",
-    "shots": "real training images per class",
+    "shots": "real training images per class, or 'all' for every training image (long-tailed setting)",
     "val_fraction": "share of the non-training images used for validation (the rest is the test split)",
     "image_size": "image side length in pixels",
     "toy_total": "toy set: number of images",
@@ -47,7 +47,13 @@ HELP = {
     "early_stopping_patience": "stop after this many epochs without a better validation balanced accuracy",
     "augment": "training augmentation: none, flip, standard or strong",
     "baselines": "comma-separated arms without a generator: real, oversample, weighted, focal, strong-aug",
-    "generator": "generator to add synthetic-data arms with",
+    "generator": "generator to add synthetic-data arms with (real+<gen>: real + synthetic; <gen>-only: synthetic)",
+    "gen_epochs": "generator training epochs",
+    "gen_batch_size": "generator training batch size",
+    "budget": "synthetic images per class: paper | balance:N | fixed:N | ratio:R | custom:mel=100,df=200",
+    "max_ratio": "cap on synthetic:real images per class",
+    "sample_batch_size": "images per generator sampling call while materializing",
+    "grid_every": "save a per-class sample grid every N generator epochs",
     "seed": "seed for the split, sampling and initialization",
     "accelerator": "Lightning accelerator (cpu, gpu, auto)",
     "devices": "Lightning devices (auto, 1, 2, ...)",
@@ -65,6 +71,11 @@ HELP = {
 def _number(text: str) -> int | float:
     """``"2"`` → 2 (a count of batches), ``"0.5"`` → 0.5 (a fraction)."""
     return int(text) if text.isdigit() else float(text)
+
+
+def _shots(text: str) -> int | None:
+    """``"50"`` → 50; ``"all"`` → None (every training image: the long-tailed setting)."""
+    return None if text.lower() == "all" else int(text)
 
 
 def _base_type(annotation: object) -> type:
@@ -91,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
         elif field.name == "baselines":
             parser.add_argument(flag, type=parse_arms, help=help_text + f" [default: {','.join(default)}]")
+        elif field.name == "shots":
+            parser.add_argument(flag, type=_shots, help=help_text)
         elif field.name.startswith("limit_"):
             parser.add_argument(flag, type=_number, help=help_text)
         elif field.name == "generator":

@@ -27,7 +27,7 @@ class StudyConfig:
     dataset: str = "toy"
     data_dir: str | None = None
     test_data: str | None = None
-    shots: int = 50
+    shots: int | None = 50  # None ("all" on the CLI): every training image, the long-tailed setting
     val_fraction: float = 0.2
     image_size: int = 64
     toy_total: int = 2000
@@ -47,6 +47,13 @@ class StudyConfig:
     baselines: list[str] = field(default_factory=lambda: ["real"])
     generator: str = "none"
     seed: int = 0
+    # generator and synthetic set
+    gen_epochs: int = 50
+    gen_batch_size: int = 32
+    budget: str = "paper"
+    max_ratio: float | None = 10.0
+    sample_batch_size: int = 64
+    grid_every: int = 10
     # hardware and logging
     accelerator: str = "auto"
     devices: str = "auto"
@@ -101,8 +108,11 @@ class StudyConfig:
 
 # Keys that change results: a resumed study must agree on them with the saved config.
 NON_RESULT_KEYS = frozenset(
-    {"baselines", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices", "run_dir", "name"}
-)
+    {
+        "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
+        "run_dir", "name", "sample_batch_size", "grid_every",
+    }
+)  # fmt: skip
 RESULT_KEYS = frozenset(StudyConfig.fields()) - NON_RESULT_KEYS
 
 

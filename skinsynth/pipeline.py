@@ -19,11 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from skinsynth.config import RESULT_KEYS, StudyConfig
 from skinsynth.errors import ConfigError
 from skinsynth.io import atomic_write_csv, atomic_write_json, atomic_write_text
+
+
+def pd_read_split(path: Path) -> pd.DataFrame:
+    """``split.csv`` as strings."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Arm:
         loss: ``ce``, ``weighted_ce`` or ``focal``.
         balanced_sampling: class-balanced batches (oversampling).
         augment: augmentation strength.
+        generator: whose synthetic set the arm trains on (``mixed`` and ``synthetic`` modes).
     """
 
     name: str
@@ -43,6 +50,7 @@ class Arm:
     loss: str = "ce"
     balanced_sampling: bool = False
     augment: str | None = None
+    generator: str | None = None
 
 
 BASELINE_ARMS: dict[str, Arm] = {
@@ -54,6 +62,14 @@ BASELINE_ARMS: dict[str, Arm] = {
 }
 
 
+def generator_arms(generator: str) -> list[Arm]:
+    """The arms a generator adds: real + synthetic, and synthetic only."""
+    return [
+        Arm(f"real+{generator}", mode="mixed", generator=generator),
+        Arm(f"{generator}-only", mode="synthetic", generator=generator),
+    ]
+
+
 def check_config(config: StudyConfig) -> None:
     """Reject settings that cannot work, before anything is computed."""
     from skinsynth.data.sources import READERS
@@ -62,7 +78,7 @@ def check_config(config: StudyConfig) -> None:
     unknown = [a for a in config.baselines if a not in BASELINE_ARMS]
     if unknown:
         raise ConfigError(f"unknown arm(s) {unknown}; baseline arms are {', '.join(BASELINE_ARMS)}")
-    if not config.baselines:
+    if not config.baselines and config.generator == "none":
         raise ConfigError("no arms to run: give --baselines, e.g. --baselines real,oversample")
     if config.generator not in GENERATORS:
         raise ConfigError(f"unknown generator {config.generator!r}; choose one of {', '.join(GENERATORS)}")
@@ -74,13 +90,15 @@ def check_config(config: StudyConfig) -> None:
         raise ConfigError(f"dataset {config.dataset!r} needs --data-dir")
     if config.logger not in ("wandb", "csv", "none"):
         raise ConfigError(f"unknown logger {config.logger!r}; choose wandb, csv or none")
-    if config.shots < 1 or config.epochs < 1 or config.batch_size < 1:
-        raise ConfigError("--shots, --epochs and --batch-size must be at least 1")
+    if (config.shots is not None and config.shots < 1) or config.epochs < 1 or config.batch_size < 1:
+        raise ConfigError("--shots, --epochs and --batch-size must be at least 1 (or --shots all)")
     if config.weights_path and not Path(config.weights_path).expanduser().is_file():
         raise ConfigError(f"--weights-path {config.weights_path!r} is not a file")
     from skinsynth.models.backbones import check_backbone_name
 
     check_backbone_name(config.backbone)
+    if config.generator != "none" and (config.gen_epochs < 1 or config.gen_batch_size < 1):
+        raise ConfigError("--gen-epochs and --gen-batch-size must be at least 1")
 
 
 def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
@@ -119,38 +137,52 @@ class FewShotStudy:
         self._announced_offline = False
 
     # -- stage 1 ------------------------------------------------------------------------------------------------------
-    def _datamodule(self, arm: Arm) -> Any:
+    def _datamodule(self, mode: str = "fewshot", **options: Any) -> Any:
+        """A datamodule over the study's records and split settings; ``options`` override loader settings."""
         from skinsynth.data.datamodule import SkinLesionDataModule
 
         c = self.config
+        if mode == "fewshot" and c.shots is None:
+            mode = "real"  # --shots all: the long-tailed setting
+        settings = {"batch_size": c.batch_size, "num_workers": c.num_workers, "augment": c.augment} | options
         return SkinLesionDataModule(
-            dataset=c.dataset,
             records=self.records,
             test_records=self.test_records,
-            mode=arm.mode,
+            mode=mode,
             shots=c.shots,
             val_fraction=c.val_fraction,
             image_size=c.image_size,
-            batch_size=c.batch_size,
-            num_workers=c.num_workers,
-            augment=arm.augment or c.augment,
-            balanced_sampling=arm.balanced_sampling,
             seed=c.seed,
-            run_dir=self.run_dir,
+            **settings,
         )
+
+    def _arm_datamodule(self, arm: Arm) -> Any:
+        dm = self._datamodule(
+            arm.mode,
+            augment=arm.augment or self.config.augment,
+            balanced_sampling=arm.balanced_sampling,
+            synthetic_dirs=[self.synthetic_dir(arm.generator)] if arm.generator else (),
+        )
+        dm.setup("fit")
+        if not dm.split.matches(self.run_dir / "split.csv"):  # every arm must see the study's one split
+            raise RuntimeError(f"arm {arm.name!r} got a split that differs from split.csv")
+        return dm
+
+    def synthetic_dir(self, generator: str) -> Path:
+        """Where generator ``generator``'s synthetic set is materialized."""
+        return self.run_dir / "synthetic" / generator
 
     def prepare_data(self) -> None:
         """Read (or generate) the data, split it, write ``split.csv`` and a training-image grid."""
-        from skinsynth.data.datamodule import SkinLesionDataModule
         from skinsynth.data.sources import read_source
         from skinsynth.data.sources.toy import read_toy
 
         c = self.config
         prepare_run_dir(self.run_dir, c)
-        if c.dataset == "toy":
+        if c.dataset == "toy":  # one fixed toy set (data seed 0); --seed varies the split and training only
             toy_dir = Path(c.data_dir) if c.data_dir else self.run_dir / "data" / "toy"
             self.records = read_toy(
-                toy_dir, total=c.toy_total, min_per_class=c.toy_min_per_class, image_size=c.image_size, seed=c.seed
+                toy_dir, total=c.toy_total, min_per_class=c.toy_min_per_class, image_size=c.image_size
             )
         else:
             self.records = read_source(c.dataset, c.data_dir)
@@ -160,16 +192,7 @@ class FewShotStudy:
             self.test_records.check_files()
         self.class_codes = list(self.records.vocabulary.codes)
         stored = self.run_dir / "split.csv"
-        dm = SkinLesionDataModule(
-            records=self.records,
-            test_records=self.test_records,
-            mode="fewshot",
-            shots=c.shots,
-            val_fraction=c.val_fraction,
-            image_size=c.image_size,
-            seed=c.seed,
-        )
-        split = dm.make_split()
+        split = self._datamodule().make_split()
         if stored.is_file() and not split.matches(stored):
             raise ConfigError(f"{str(stored)!r} differs from the split these settings give (has the data changed?)")
         split.to_csv(stored)
@@ -197,7 +220,87 @@ class FewShotStudy:
         labels = torch.as_tensor(np.asarray(train["label"]))
         save_grid(class_grid(images, labels, len(self.class_codes)), path, self.class_codes)
 
-    # -- stage 2 ------------------------------------------------------------------------------------------------------
+    # -- stage 2: generator and synthetic set ------------------------------------------------------------------------
+    def budget(self) -> dict[str, int]:
+        """The synthetic budget for the few-shot training counts; printed and saved as ``budget.json``."""
+        from skinsynth.budget import format_budget, make_budget
+
+        split = pd_read_split(self.run_dir / "split.csv")
+        real = split[split["split"] == "train"]["label"].value_counts().to_dict()
+        budget = make_budget(self.config.budget, real, self.records.vocabulary, self.config.max_ratio)
+        print(f"[skinsynth] synthetic budget ({self.config.budget}, max ratio {self.config.max_ratio}):")
+        print(format_budget(budget, real))
+        atomic_write_json({"strategy": self.config.budget, "max_ratio": self.config.max_ratio, "real": real,
+                           "synthetic": budget}, self.run_dir / "budget.json")  # fmt: skip
+        return budget
+
+    def run_generator(self) -> Path:
+        """Train the generator on the few-shot training split and materialize its budget; returns the folder.
+
+        Resumes: a finished generator (its ``last.ckpt`` at the final epoch) is not retrained, an interrupted one
+        continues from ``last.ckpt``, and materialization completes whatever images are missing.
+        """
+        import lightning as L
+        import torch
+        from lightning.pytorch.callbacks import ModelCheckpoint
+
+        from skinsynth.callbacks.sample_grid import SampleGridCallback
+        from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback, materialize
+        from skinsynth.models.registry import load_generator, make_generator
+        from skinsynth.tracking import finish, make_logger
+
+        c, name = self.config, self.config.generator
+        folder = self.synthetic_dir(name)
+        budget = self.budget()
+        ckpt_dir = self.run_dir / "checkpoints" / f"generator-{name}"
+        last = ckpt_dir / "last.ckpt"
+        options = {"generator_name": name, "class_codes": self.class_codes, "study_seed": c.seed,
+                   "batch_size": c.sample_batch_size, "checkpoint": str(last)}  # fmt: skip
+        if last.is_file():
+            saved = torch.load(last, map_location="cpu", weights_only=True)
+            if saved.get("epoch", -1) + 1 >= c.gen_epochs:
+                print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
+                model = load_generator(name, last, self.class_codes, c.image_size)
+                materialize(model, budget, folder, image_size=c.image_size, **options)
+                return folder
+        started = time.perf_counter()
+        L.seed_everything(c.seed, workers=True, verbose=False)
+        dm = self._datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
+        model = make_generator(name, class_codes=self.class_codes, image_size=c.image_size)
+        logger = make_logger(c.logger, run_dir=self.run_dir, name=f"generator-{name}", group=c.name,
+                             project=c.wandb_project, config={**c.to_dict(), "arm": f"generator-{name}"})  # fmt: skip
+        materializer = SyntheticDatasetCallback(folder, budget, **options)
+        trainer = L.Trainer(
+            max_epochs=c.gen_epochs,
+            accelerator=c.accelerator,
+            devices=c.devices,
+            precision=c.precision,
+            logger=logger,
+            callbacks=[
+                ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0),
+                SampleGridCallback(self.run_dir / "grids" / name, self.class_codes, c.grid_every, seed=c.seed),
+                materializer,
+            ],
+            enable_progress_bar=c.progress_bar,
+            enable_model_summary=False,
+            limit_val_batches=0,
+            log_every_n_steps=5,
+            limit_train_batches=c.limit_train_batches,
+            default_root_dir=str(self.run_dir),
+        )
+        print(
+            f"[skinsynth] generator {name!r}: training on the {c.shots or 'all'}-shot split for {c.gen_epochs} epoch(s)"
+        )
+        trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.is_file() else None)
+        finish(logger)
+        seconds = time.perf_counter() - started
+        print(
+            f"[skinsynth] generator {name!r}: trained and materialized {sum(budget.values())} images in {seconds:.0f} s"
+        )
+        atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
+        return folder
+
+    # -- stage 3: classifier arms -------------------------------------------------------------------------------------
     def run_arm(self, arm: Arm) -> dict[str, Any]:
         """Train, select by validation balanced accuracy, test; returns the arm's metrics (cached on disk)."""
         arm_dir = self.run_dir / "arms" / arm.name
@@ -217,8 +320,7 @@ class FewShotStudy:
         c = self.config
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
-        dm = self._datamodule(arm)
-        dm.setup("fit")
+        dm = self._arm_datamodule(arm)
         model = LesionClassifier(
             num_classes=len(self.class_codes),
             class_codes=self.class_codes,
@@ -319,14 +421,19 @@ class FewShotStudy:
 
     # -- all stages ---------------------------------------------------------------------------------------------------
     def arms(self) -> list[Arm]:
-        """The arms this study runs, in order."""
-        return [BASELINE_ARMS[name] for name in self.config.baselines]
+        """The arms this study runs, in order: the baselines, then the generator's arms."""
+        arms = [BASELINE_ARMS[name] for name in self.config.baselines]
+        if self.config.generator != "none":
+            arms += generator_arms(self.config.generator)
+        return arms
 
     def run(self) -> dict[str, dict[str, Any]]:
         """Run every stage; returns ``{arm: metrics}`` and writes the report."""
         from skinsynth.report import write_report
 
         self.prepare_data()
+        if self.config.generator != "none":
+            self.run_generator()
         results = {arm.name: self.run_arm(arm) for arm in self.arms()}
         if not all(results.values()):  # non-zero DDP ranks stop here
             return results

@@ -18,9 +18,10 @@ def ham_like_records() -> LesionRecords:
 
 @pytest.fixture(scope="session")
 def toy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny toy set on disk (16 px, ~20 images per class), made once per test session."""
+    """A tiny imbalanced toy set on disk (16 px, 16–64 images per class), made once per test session."""
     from skinsynth.data.sources.toy import make_toy_dataset
 
     root = tmp_path_factory.mktemp("toy")
-    make_toy_dataset(root, total=140, min_per_class=20, image_size=16, seed=0)
+    counts = {"akiec": 16, "bcc": 18, "bkl": 20, "df": 16, "mel": 24, "nv": 64, "vasc": 16}
+    make_toy_dataset(root, counts=counts, image_size=16, seed=0)
     return root

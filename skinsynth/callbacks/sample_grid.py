@@ -1,10 +1,14 @@
-"""Per-class image grids: one row per class, for real training images or generator samples."""
+"""Per-class image grids (one row per class) for real images or generator samples.
+
+:class:`SampleGridCallback` saves and logs a fixed-noise grid of a generator's samples during training.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+import lightning as L
 import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
@@ -47,3 +51,49 @@ def save_grid(grid: Tensor, path: str | Path, row_names: Sequence[str] | None = 
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
+
+
+class SampleGridCallback(L.Callback):
+    """Every ``every_n_epochs`` epochs, a fixed-noise per-class grid of the generator's samples (rank 0 only).
+
+    The grid is saved as ``<output_dir>/samples_epoch<NNNN>.png`` and, with a W&B logger, logged as ``samples``.
+
+    Args:
+        output_dir: folder for the PNGs.
+        class_codes: vocabulary in label order (one grid row each).
+        every_n_epochs: how often; the last epoch always gets a grid.
+        per_class: images per row.
+        seed: the fixed noise seed (the same noise every time, so grids are comparable across epochs).
+    """
+
+    def __init__(
+        self,
+        output_dir: str | Path,
+        class_codes: Sequence[str],
+        every_n_epochs: int = 5,
+        per_class: int = 8,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.output_dir = Path(output_dir)
+        self.class_codes = list(class_codes)
+        self.every_n_epochs = max(1, every_n_epochs)
+        self.per_class = per_class
+        self.seed = seed
+        self.saved: list[Path] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        last = trainer.max_epochs is not None and epoch >= trainer.max_epochs
+        if not trainer.is_global_zero or (epoch % self.every_n_epochs and not last):
+            return
+        labels = torch.arange(len(self.class_codes)).repeat_interleave(self.per_class)
+        images = pl_module.sample(labels, torch.Generator().manual_seed(self.seed)).cpu()
+        grid = class_grid(images, labels, len(self.class_codes), self.per_class)
+        path = save_grid(grid, self.output_dir / f"samples_epoch{epoch:04d}.png", self.class_codes)
+        self.saved.append(path)
+        from lightning.pytorch.loggers import WandbLogger
+
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)

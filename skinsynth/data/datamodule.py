@@ -283,11 +283,17 @@ class SkinLesionDataModule(L.LightningDataModule):
         return records.class_counts()
 
     def class_weights(self) -> list[float]:
-        """Inverse-frequency class weights of the training set, scaled to mean 1 over present classes."""
-        counts = self.class_counts("train").to_numpy(dtype=float)
-        present = counts > 0
-        weights = np.zeros_like(counts)
-        weights[present] = counts[present].sum() / (present.sum() * counts[present])
+        """Inverse-frequency weights of the training set (scikit-learn's ``"balanced"``: n / (k · n_c)).
+
+        Classes absent from the training set get weight 0 (they contribute no loss terms anyway).
+        """
+        from sklearn.utils.class_weight import compute_class_weight
+
+        labels = self.train_records.frame["label"].to_numpy() if self.train_records is not None else None
+        self._require_setup()
+        present = np.unique(labels)
+        weights = np.zeros(self.num_classes)
+        weights[present] = compute_class_weight("balanced", classes=present, y=labels)
         return weights.tolist()
 
     def _require_setup(self) -> None:
@@ -295,7 +301,9 @@ class SkinLesionDataModule(L.LightningDataModule):
             raise RuntimeError("call setup() before using the datamodule's splits")
 
     # -- loaders ------------------------------------------------------------------------------------------------------
-    def _loader(self, dataset: Dataset, batch_size: int, *, shuffle: bool = False, sampler: Any = None) -> DataLoader:
+    def _loader(
+        self, dataset: Dataset, batch_size: int, *, shuffle: bool = False, sampler: Any = None, drop_last: bool = False
+    ) -> DataLoader:
         workers = self.hparams.num_workers
         generator = torch.Generator().manual_seed(self.hparams.seed)
         return DataLoader(
@@ -307,10 +315,11 @@ class SkinLesionDataModule(L.LightningDataModule):
             persistent_workers=workers > 0,
             worker_init_fn=_seed_worker_transform if workers > 0 else None,
             generator=generator,
+            drop_last=drop_last,
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled (or class-balanced) training batches."""
+        """Shuffled (or class-balanced) training batches; the ragged last batch is dropped."""
         self._require_setup()
         dataset = self.datasets["train"]
         sampler = None
@@ -324,7 +333,9 @@ class SkinLesionDataModule(L.LightningDataModule):
                 replacement=True,
                 generator=torch.Generator().manual_seed(self.hparams.seed),
             )
-        return self._loader(dataset, self.hparams.batch_size, shuffle=True, sampler=sampler)
+        # A last batch of one image breaks batch norm; dropping the ragged batch costs nothing as order reshuffles.
+        drop_last = len(dataset) > self.hparams.batch_size
+        return self._loader(dataset, self.hparams.batch_size, shuffle=True, sampler=sampler, drop_last=drop_last)
 
     def _eval_batch(self) -> int:
         return self.hparams.eval_batch_size or 2 * self.hparams.batch_size

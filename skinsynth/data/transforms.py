@@ -13,8 +13,8 @@ import albumentations as A
 import cv2
 from albumentations.pytorch import ToTensorV2
 
-Augment = Literal["none", "flip", "standard", "strong"]
-AUGMENTS: tuple[str, ...] = ("none", "flip", "standard", "strong")
+Augment = Literal["none", "flip", "dihedral", "standard", "strong"]
+AUGMENTS: tuple[str, ...] = ("none", "flip", "dihedral", "standard", "strong")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -31,6 +31,8 @@ def _augmentations(augment: Augment) -> list[A.BasicTransform]:
         return []
     if augment == "flip":
         return [A.HorizontalFlip(p=0.5)]
+    if augment == "dihedral":  # the 8 flips/rotations only: what generators train with (no colour change)
+        return [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5), A.RandomRotate90(p=1.0)]
     # Dermoscopy has no canonical orientation: all eight flips/rotations are label-preserving.
     standard: list[A.BasicTransform] = [
         A.HorizontalFlip(p=0.5),
@@ -71,10 +73,12 @@ def _augmentations(augment: Augment) -> list[A.BasicTransform]:
 def train_transform(
     image_size: int, augment: Augment = "standard", normalize: bool = True, seed: int | None = None
 ) -> A.Compose:
-    """Training pipeline: resize to ``image_size`` then augment (``none``, ``flip``, ``standard`` or ``strong``).
+    """Training pipeline: resize to ``image_size``, then augment.
 
-    ``standard`` is flips, 90° rotations, a mild affine and mild colour jitter; ``strong`` adds elastic/grid
-    distortion, stronger colour changes, blur/noise and coarse dropout (the heavy-augmentation baseline).
+    ``augment`` is ``none``, ``flip``, ``dihedral`` (the eight flips/rotations: what generators train with),
+    ``standard`` (flips, 90° rotations, a mild affine and mild colour jitter) or ``strong`` (``standard`` plus
+    elastic/grid distortion, stronger colour changes, blur/noise and coarse dropout: the heavy-augmentation
+    baseline).
     """
     resize = A.Resize(image_size, image_size, interpolation=cv2.INTER_AREA)
     return A.Compose([resize, *_augmentations(augment), *_finish(normalize)], seed=seed)

@@ -40,10 +40,41 @@ class BaseModule(L.LightningModule):
         """Build the metric collections."""
 
 
+RandomSource = torch.Generator | Sequence[torch.Generator] | None
+
+
 @runtime_checkable
 class Generator(Protocol):
-    """What the callback, filters, metrics and reports need from a generative model."""
+    """What the callback, filters, metrics and reports need from a generative model.
 
-    def sample(self, labels: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Images for ``labels`` (N,), in [0, 1], shape (N, 3, H, W); deterministic for a seeded ``generator``."""
+    ``generator`` is one ``torch.Generator`` for the whole batch, or (as in diffusers pipelines) one per sample, so
+    that a sample depends only on its own seed and not on which batch it was drawn in.
+    """
+
+    def sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
+        """Images for ``labels`` (N,), in [0, 1], shape (N, 3, H, W); deterministic for seeded generators."""
         ...
+
+
+def randn(shape: Sequence[int], generator: RandomSource, device: torch.device | str = "cpu") -> Tensor:
+    """Standard normal noise of ``shape``; with a list of generators, row ``i`` comes from generator ``i``.
+
+    Noise is drawn on the CPU and moved to ``device``, so a seed gives the same sample on every device.
+    """
+    shape = tuple(shape)
+    if isinstance(generator, Sequence) and not isinstance(generator, torch.Generator):
+        if len(generator) != shape[0]:
+            raise ValueError(f"{len(generator)} generators for a batch of {shape[0]}")
+        noise = torch.stack([torch.randn(shape[1:], generator=g) for g in generator])
+    else:
+        noise = torch.randn(shape, generator=generator)
+    return noise.to(device)
+
+
+def check_labels(labels: Tensor, num_classes: int) -> Tensor:
+    """Labels as a 1-D long tensor; raises ``ValueError`` naming labels outside ``0..num_classes-1``."""
+    labels = torch.as_tensor(labels).long().flatten()
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if len(bad):
+        raise ValueError(f"class labels {sorted(set(bad.tolist()))} are outside the vocabulary (0..{num_classes - 1})")
+    return labels

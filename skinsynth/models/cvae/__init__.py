@@ -1,0 +1,1 @@
+"""Conditional variational auto-encoder generator."""

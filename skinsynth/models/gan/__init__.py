@@ -1,0 +1,1 @@
+"""Conditional DCGAN generator (and the per-class DCGAN variant)."""

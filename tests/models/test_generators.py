@@ -1,0 +1,157 @@
+"""CVAE and conditional GAN: a couple of training steps on tiny data, sampling shapes, ranges and determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from skinsynth.errors import DataError
+from skinsynth.models.base import Generator
+from skinsynth.models.blocks import upsampling_plan
+from skinsynth.models.cvae.module import CVAEModule
+from skinsynth.models.gan.module import ConditionalGANModule
+from skinsynth.models.registry import load_generator, make_generator
+
+CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+SIZE = 16
+
+
+class TinyImages(Dataset):
+    """Images in [0, 1] whose brightness depends on the class."""
+
+    def __init__(self, n: int = 14) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.labels = torch.arange(n) % 7
+        self.images = torch.rand(n, 3, SIZE, SIZE, generator=generator) * 0.3 + self.labels.view(-1, 1, 1, 1) / 10
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {
+            "image": self.images[i],
+            "label": self.labels[i],
+            "is_synthetic": torch.tensor(True),
+            "index": torch.tensor(i),
+        }
+
+
+def fit(module: L.LightningModule, tmp_path: Path, steps: int = 2, callbacks: list | None = None) -> L.Trainer:
+    trainer = L.Trainer(
+        max_steps=-1, max_epochs=1, limit_train_batches=steps, logger=False, enable_progress_bar=False,
+        enable_model_summary=False, enable_checkpointing=False, default_root_dir=tmp_path, callbacks=callbacks or [],
+    )  # fmt: skip
+    trainer.fit(module, train_dataloaders=DataLoader(TinyImages(), batch_size=7))
+    return trainer
+
+
+class StepRecorder(L.Callback):
+    """Which parameters each optimizer step changed (via torch's optimizer step hooks)."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, bool, bool]] = []  # (optimizer, generator changed, discriminator changed)
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        names = ("generator", "discriminator")
+        for name, optimizer in zip(names, trainer.optimizers, strict=True):
+            snapshot: dict[str, list[torch.Tensor]] = {}
+
+            def before(opt, args, kwargs, snapshot=snapshot) -> None:
+                snapshot["g"] = [p.detach().clone() for p in module.generators.parameters()]
+                snapshot["d"] = [p.detach().clone() for p in module.discriminators.parameters()]
+
+            def after(opt, args, kwargs, snapshot=snapshot, name=name) -> None:
+                changed = [
+                    any(not torch.equal(a, b) for a, b in zip(snapshot[k], params.parameters(), strict=True))
+                    for k, params in (("g", module.generators), ("d", module.discriminators))
+                ]
+                self.changes.append((name, *changed))
+
+            optimizer.register_step_pre_hook(before)
+            optimizer.register_step_post_hook(after)
+
+
+@pytest.mark.parametrize("per_class", [False, True])
+def test_gan_manual_optimization_updates_generator_and_discriminator_separately(
+    tmp_path: Path, per_class: bool
+) -> None:
+    torch.manual_seed(0)
+    gan = ConditionalGANModule(7, CODES, image_size=SIZE, base_channels=8, d_base_channels=8, per_class=per_class)
+    recorder = StepRecorder()
+    trainer = fit(gan, tmp_path, steps=2, callbacks=[recorder])
+    assert int(gan.g_steps) == 2 and int(gan.d_steps) == 2
+    assert trainer.global_step == 4  # Lightning counts one step per optimizer step
+    assert recorder.changes == [("discriminator", False, True), ("generator", True, False)] * 2
+    assert {"train_loss_d", "train_loss_g"} <= set(trainer.callback_metrics)
+    assert all(torch.isfinite(trainer.callback_metrics[k]) for k in ("train_loss_d", "train_loss_g"))
+    assert len(gan.generators) == (7 if per_class else 1)
+
+
+def test_cvae_trains_with_kl_warmup(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    cvae = CVAEModule(7, CODES, image_size=SIZE, latent_dim=8, base_channels=8, kl_warmup_steps=4, beta=2.0)
+    assert cvae.kl_weight() == 0.0
+    before = [p.detach().clone() for p in cvae.parameters()]
+    trainer = fit(cvae, tmp_path, steps=2)
+    assert cvae.kl_weight() == pytest.approx(1.0)  # 2 of 4 warm-up steps at β = 2
+    assert torch.isfinite(trainer.callback_metrics["train_loss"])
+    assert any(not torch.equal(a, b) for a, b in zip(before, cvae.parameters(), strict=True))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        lambda: ConditionalGANModule(7, CODES, image_size=SIZE, base_channels=8, d_base_channels=8),
+        lambda: ConditionalGANModule(7, CODES, image_size=SIZE, base_channels=8, d_base_channels=8, per_class=True),
+        lambda: CVAEModule(7, CODES, image_size=SIZE, latent_dim=8, base_channels=8),
+    ],
+)
+def test_sampling_contract(module) -> None:
+    torch.manual_seed(0)
+    model = module()
+    assert isinstance(model, Generator)
+    labels = torch.tensor([0, 3, 3, 6])
+    images = model.sample(labels, torch.Generator().manual_seed(1))
+    assert images.shape == (4, 3, SIZE, SIZE) and images.dtype == torch.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert torch.equal(images, model.sample(labels, torch.Generator().manual_seed(1)))
+    assert not torch.equal(images, model.sample(labels, torch.Generator().manual_seed(2)))
+    # one generator per sample: an image depends on its own seed only, not on its batch
+    seeds = [torch.Generator().manual_seed(s) for s in (5, 6, 7, 8)]
+    batch = model.sample(labels, seeds)
+    alone = model.sample(labels[2:3], [torch.Generator().manual_seed(7)])
+    assert torch.allclose(batch[2:3], alone, atol=1e-6)
+    # the class changes the image for the same noise
+    same_noise = [torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)]
+    pair = model.sample(torch.tensor([0, 4]), same_noise)
+    assert not torch.allclose(pair[0], pair[1])
+    with pytest.raises(ValueError, match=r"class labels \[7\] are outside the vocabulary"):
+        model.sample(torch.tensor([1, 7]))
+
+
+def test_unsupported_image_size_lists_valid_ones() -> None:
+    assert upsampling_plan(64) == (4, 4) and upsampling_plan(224) == (7, 5)
+    with pytest.raises(ValueError, match="image size 100 is not supported.*64"):
+        ConditionalGANModule(7, CODES, image_size=100)
+
+
+def test_generator_checkpoint_must_match_vocabulary_and_resolution(tmp_path: Path) -> None:
+    model = make_generator("cvae", class_codes=CODES, image_size=SIZE, latent_dim=8, base_channels=8)
+    trainer = fit(model, tmp_path, steps=1)
+    path = tmp_path / "cvae.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = load_generator("cvae", path, CODES, SIZE)
+    labels = torch.tensor([1, 2])
+    assert torch.equal(
+        loaded.sample(labels, torch.Generator().manual_seed(0)), model.sample(labels, torch.Generator().manual_seed(0))
+    )
+    with pytest.raises(DataError, match="was trained for classes"):
+        load_generator("cvae", path, [*CODES, "scc"], SIZE)
+    with pytest.raises(DataError, match="makes 16 px images; this study uses 32 px"):
+        load_generator("cvae", path, CODES, 32)
+    with pytest.raises(DataError, match="does not exist"):
+        load_generator("cvae", tmp_path / "missing.ckpt", CODES, SIZE)

@@ -1,0 +1,176 @@
+"""The study end to end through the CLI, on tiny toy data (16 px, 1 epoch)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+
+import fewshot  # noqa: E402
+
+
+def tiny_args(run_dir: Path, toy_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--run-dir", str(run_dir), "--dataset", "ham10000", "--data-dir", str(toy_dir), "--shots", "4",
+        "--image-size", "16", "--epochs", "1", "--batch-size", "8", "--logger", "none", "--no-progress-bar",
+        *extra,
+    ]  # fmt: skip
+
+
+def test_study_writes_every_output_and_resumes(tmp_path: Path, toy_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert fewshot.main(tiny_args(run, toy_dir, "--baselines", "real,weighted,focal")) == 0
+    for name in ("config.yaml", "split.csv", "metrics.json", "report.md", "per_class_f1.png", "train_grid.png"):
+        assert (run / name).is_file(), name
+    for arm in ("real", "weighted", "focal"):
+        assert (run / f"confusion_{arm}.png").is_file()
+        assert (run / "checkpoints" / arm / "best.ckpt").is_file()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert list(metrics["arms"]) == ["real", "weighted", "focal"]
+    real = metrics["arms"]["real"]
+    assert 0 <= real["balanced_accuracy"] <= 1 and set(real["f1"]) == {"akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"}
+    split = pd.read_csv(run / "split.csv")
+    test_ids = set(split.loc[split["split"] == "test", "image_id"])
+    predictions = pd.read_csv(run / "arms" / "real" / "predictions.csv")
+    assert set(predictions["image_id"]) == test_ids and len(predictions) == len(test_ids)
+    probabilities = predictions[[c for c in predictions.columns if c.startswith("p_")]]
+    assert ((probabilities.sum(axis=1) - 1).abs() < 1e-4).all()
+    assert sum(real["support"].values()) == len(test_ids)
+    report = (run / "report.md").read_text()
+    assert "| real | " in report and "| weighted | " in report and "Per-class F1" in report
+    assert yaml.safe_load((run / "config.yaml").read_text())["shots"] == 4
+
+    stamp = (run / "arms" / "real" / "metrics.json").stat().st_mtime_ns
+    capsys.readouterr()
+    assert fewshot.main(tiny_args(run, toy_dir, "--baselines", "real,weighted,focal")) == 0
+    assert "finished earlier" in capsys.readouterr().out
+    assert (run / "arms" / "real" / "metrics.json").stat().st_mtime_ns == stamp
+
+
+def test_default_toy_dataset_is_generated_into_the_run_dir(tmp_path: Path) -> None:
+    args = ["--run-dir", str(tmp_path), "--toy-total", "84", "--toy-min-per-class", "8", "--shots", "3",
+            "--image-size", "16", "--epochs", "1", "--logger", "csv", "--no-progress-bar"]  # fmt: skip
+    assert fewshot.main(args) == 0
+    assert (tmp_path / "data" / "toy" / "HAM10000_metadata.csv").is_file()
+    assert (tmp_path / "logs" / "real" / "metrics.csv").is_file()
+    assert json.loads((tmp_path / "metrics.json").read_text())["arms"]["real"]["train_images"] == 21
+
+
+def test_config_file_and_flag_precedence(tmp_path: Path, toy_dir: Path) -> None:
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump({"shots": 2, "epochs": 3, "image-size": 16, "backbone": "efficientnet_b0"}))
+    resolved = fewshot.resolve_config(["--config", str(config), "--epochs", "1"])
+    assert (resolved.shots, resolved.epochs, resolved.image_size, resolved.backbone) == (2, 1, 16, "efficientnet_b0")
+    assert fewshot.resolve_config(["--shots", "all"]).shots is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("shots: 2\nshotz: 3\n")
+    assert fewshot.main(["--config", str(bad)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--baselines", "real,magic"], "unknown arm(s) ['magic']"),
+        (["--backbone", "resnet81"], "Did you mean"),
+        (["--shots", "500"], "has 16 image(s) in 12 group(s); 500 shots per class"),
+        (["--weights-path", "/nonexistent/w.pth"], "is not a file"),
+        (["--dataset", "isic2019"], "No such"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(tmp_path: Path, toy_dir: Path, capsys, extra: list[str], message: str) -> None:
+    args = tiny_args(tmp_path / "run", toy_dir, *extra)
+    if extra[0] == "--dataset":
+        args[args.index("--data-dir") + 1] = str(tmp_path / "No such")
+    assert fewshot.main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unwritable_run_dir_and_changed_settings(tmp_path: Path, toy_dir: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert fewshot.main(tiny_args(blocker / "run", toy_dir)) == 2
+    assert "cannot write to run directory" in capsys.readouterr().err
+    run = tmp_path / "run"
+    (run).mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump({"shots": 9, "image_size": 16}))
+    assert fewshot.main(tiny_args(run, toy_dir)) == 2
+    assert "shots: 9 → 4" in capsys.readouterr().err
+
+
+def test_unknown_generator_lists_choices(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        fewshot.resolve_config(["--generator", "vqgan"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'vqgan' (choose from" in capsys.readouterr().err
+
+
+def test_pretrained_without_network_names_the_offline_options(
+    tmp_path: Path, toy_dir: Path, monkeypatch, capsys
+) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # never reach the network
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert fewshot.main(tiny_args(tmp_path / "run", toy_dir, "--pretrained")) == 2
+    err = capsys.readouterr().err
+    assert "could not load pretrained weights for 'resnet18'" in err and "--weights-path" in err
+
+
+def test_wandb_offline_run_files_and_media(tmp_path: Path, toy_dir: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    run = tmp_path / "run"
+    args = tiny_args(run, toy_dir, "--baselines", "real,oversample")
+    args[args.index("--logger") + 1] = "wandb"
+    assert fewshot.main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("logging offline") == 1  # said once per study, not per arm
+    runs = sorted((run / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(list(r.glob("run-*.wandb")) for r in runs)
+    for r in runs:
+        media = {p.name.split("_")[0] for p in (r / "files" / "media").rglob("*") if p.is_file()}
+        assert {"confusion", "train", "per"} <= media
+
+
+def test_help_is_fast() -> None:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "fewshot.py"), "--help"], capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0 and "--generator" in result.stdout
+    assert elapsed < 3, f"--help took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("generator", ["gan", "cvae"])
+def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, capsys, generator: str) -> None:
+    run = tmp_path / "run"
+    args = tiny_args(
+        run, toy_dir, "--generator", generator, "--gen-epochs", "1", "--budget", "fixed:3", "--grid-every", "1"
+    )
+    assert fewshot.main(args) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert list(metrics["arms"]) == ["real", f"real+{generator}", f"{generator}-only"]
+    assert metrics["arms"][f"real+{generator}"]["train_images"] == 28 + 21
+    assert metrics["arms"][f"{generator}-only"]["train_images"] == 21
+    manifest = pd.read_csv(run / "synthetic" / generator / "manifest.csv")
+    assert len(manifest) == 21 and set(manifest["generator"]) == {generator}
+    assert json.loads((run / "budget.json").read_text())["synthetic"]["df"] == 3
+    assert (run / "grids" / generator / "samples_epoch0001.png").is_file()
+    report = (run / "report.md").read_text()
+    assert f"| real+{generator} | " in report and f"| {generator}-only | " in report
+    capsys.readouterr()
+    assert fewshot.main(args) == 0
+    out = capsys.readouterr().out
+    assert "trained earlier" in out and out.count("finished earlier") == 3
