@@ -5,7 +5,9 @@ Examples::
     python experiments/fewshot.py                                   # toy data, real-only arm
     python experiments/fewshot.py --baselines real,oversample,weighted,focal,strong-aug
     python experiments/fewshot.py --dataset ham10000 --data-dir ../shared/data/ham10000 --shots 50 --image-size 64
-    python experiments/fewshot.py --config experiments/configs/ham10000_baselines.yaml --seed 1
+    python experiments/fewshot.py --config experiments/configs/ham10000_fewshot.yaml --generator gan --seed 1
+    python experiments/fewshot.py --config experiments/configs/ham10000_fewshot.yaml \
+        --config experiments/configs/ddp-a100-bf16.yaml --generator gan
 
 Settings come from the defaults, then ``--config FILE`` (YAML, same keys), then the flags given here.
 """
@@ -44,6 +46,13 @@ HELP = {
     "lr": "learning rate",
     "weight_decay": "AdamW weight decay",
     "label_smoothing": "label smoothing",
+    "optimizer": "adamw or adam",
+    "scheduler": "cosine, onecycle or none",
+    "focal_gamma": "focal-loss exponent (focal arm)",
+    "mixup_alpha": "MixUp alpha for every arm (0 = off)",
+    "cutmix_alpha": "CutMix alpha for every arm (0 = off)",
+    "train_budget": "steps: every arm gets as many updates as --epochs over the real training set (fair to arms with "
+    "more images); epochs: every arm makes --epochs passes over its own training set",
     "early_stopping_patience": "stop after this many epochs without a better validation balanced accuracy",
     "augment": "training augmentation: none, flip, standard or strong",
     "baselines": "comma-separated arms without a generator: real, oversample, weighted, focal, strong-aug",
@@ -91,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS
     )
-    parser.add_argument("--config", help="YAML file with any of the keys below")
+    parser.add_argument(
+        "--config", action="append", help="YAML file with any of the keys below; repeat to layer files (later wins)"
+    )
     defaults = StudyConfig()
     for field in dataclasses.fields(StudyConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -116,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(argv: list[str] | None = None) -> StudyConfig:
     """Defaults < --config file < flags."""
     args = vars(build_parser().parse_args(argv))
-    values = StudyConfig.from_yaml(args.pop("config")) if "config" in args else {}
+    values: dict = {}
+    for path in args.pop("config", []):
+        values.update(StudyConfig.from_yaml(path))
     values.update(args)
     return StudyConfig.from_dict(values)
 

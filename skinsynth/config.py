@@ -19,7 +19,12 @@ ARM_SEPARATOR = ","
 
 @dataclass
 class StudyConfig:
-    """Settings of one study (one run directory). Field names are the CLI flags with ``-`` for ``_``."""
+    """Settings of one study (one run directory). Field names are the CLI flags with ``-`` for ``_``.
+
+    The defaults are sized for the demo (the generated toy set, a few minutes on a 2-core CPU): 20 shots, 32 px,
+    40 classifier epochs, 100 generator epochs. ``experiments/configs/ham10000_fewshot.yaml`` has the settings of the
+    HAM10000 results in ``docs/results.md`` (50 shots, 64 px, 30 epochs).
+    """
 
     name: str = "fewshot"
     run_dir: str = "runs/fewshot"
@@ -27,20 +32,28 @@ class StudyConfig:
     dataset: str = "toy"
     data_dir: str | None = None
     test_data: str | None = None
-    shots: int | None = 50  # None ("all" on the CLI): every training image, the long-tailed setting
+    shots: int | None = 20  # None ("all" on the CLI): every training image, the long-tailed setting
     val_fraction: float = 0.2
-    image_size: int = 64
-    toy_total: int = 2000
-    toy_min_per_class: int = 60
+    image_size: int = 32
+    toy_total: int = 1000
+    toy_min_per_class: int = 40
     # classifier
     backbone: str = "resnet18"
     pretrained: bool = False
     weights_path: str | None = None
-    epochs: int = 20
+    epochs: int = 40
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
+    optimizer: str = "adamw"
+    scheduler: str = "cosine"
+    focal_gamma: float = 2.0
+    mixup_alpha: float = 0.0
+    cutmix_alpha: float = 0.0
+    train_budget: str = (
+        "steps"  # "steps": every arm gets the real-only arm's number of updates; "epochs": --epochs passes
+    )
     early_stopping_patience: int | None = None
     augment: str = "standard"
     # study
@@ -48,7 +61,7 @@ class StudyConfig:
     generator: str = "none"
     seed: int = 0
     # generator and synthetic set
-    gen_epochs: int = 50
+    gen_epochs: int = 100
     gen_batch_size: int = 32
     budget: str = "paper"
     max_ratio: float | None = 10.0

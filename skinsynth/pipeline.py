@@ -88,6 +88,17 @@ def check_config(config: StudyConfig) -> None:
         )
     if config.dataset != "toy" and not config.data_dir:
         raise ConfigError(f"dataset {config.dataset!r} needs --data-dir")
+    if config.optimizer not in ("adamw", "adam") or config.scheduler not in ("cosine", "onecycle", "none"):
+        raise ConfigError(
+            f"--optimizer must be adamw or adam and --scheduler cosine, onecycle or none; got {config.optimizer!r}, "
+            f"{config.scheduler!r}"
+        )
+    from skinsynth.data.transforms import AUGMENTS
+
+    if config.augment not in AUGMENTS:
+        raise ConfigError(f"unknown --augment {config.augment!r}; choose one of {', '.join(AUGMENTS)}")
+    if config.train_budget not in ("steps", "epochs"):
+        raise ConfigError(f"--train-budget must be steps or epochs, got {config.train_budget!r}")
     if config.logger not in ("wandb", "csv", "none"):
         raise ConfigError(f"unknown logger {config.logger!r}; choose wandb, csv or none")
     if (config.shots is not None and config.shots < 1) or config.epochs < 1 or config.batch_size < 1:
@@ -301,6 +312,25 @@ class FewShotStudy:
         return folder
 
     # -- stage 3: classifier arms -------------------------------------------------------------------------------------
+    def _training_budget(self, real_train_images: int) -> dict[str, Any]:
+        """Trainer arguments that fix how long an arm trains.
+
+        ``steps`` (default): ``--epochs`` × the optimizer steps of one pass over the *real* training set, validated
+        (and the cosine schedule stepped) once per such "real epoch", whatever the arm's training set size. Arms
+        that add synthetic images then get exactly the updates and schedule of the real-only arm, so a gain cannot
+        come from training longer. ``epochs``: ``--epochs`` passes over the arm's own training set.
+        """
+        c = self.config
+        if c.train_budget == "epochs":
+            return {"max_epochs": c.epochs}
+        steps_per_epoch = max(real_train_images // c.batch_size, 1)  # training loaders drop the ragged batch
+        return {
+            "max_epochs": -1,
+            "max_steps": c.epochs * steps_per_epoch,
+            "val_check_interval": steps_per_epoch,
+            "check_val_every_n_epoch": None,
+        }
+
     def run_arm(self, arm: Arm) -> dict[str, Any]:
         """Train, select by validation balanced accuracy, test; returns the arm's metrics (cached on disk)."""
         arm_dir = self.run_dir / "arms" / arm.name
@@ -321,6 +351,7 @@ class FewShotStudy:
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._arm_datamodule(arm)
+        budget = self._training_budget(len(dm.split.records_for("train")))
         model = LesionClassifier(
             num_classes=len(self.class_codes),
             class_codes=self.class_codes,
@@ -330,8 +361,14 @@ class FewShotStudy:
             loss=arm.loss,
             class_weights=dm.class_weights() if arm.loss == "weighted_ce" else None,
             label_smoothing=c.label_smoothing,
+            focal_gamma=c.focal_gamma,
+            mixup_alpha=c.mixup_alpha,
+            cutmix_alpha=c.cutmix_alpha,
+            optimizer=c.optimizer,
+            scheduler=c.scheduler,
             lr=c.lr,
             weight_decay=c.weight_decay,
+            steps_per_epoch=budget.get("val_check_interval"),
         )
         if c.logger == "wandb" and not self._announced_offline and wandb_mode() == "offline":
             print(
@@ -364,7 +401,7 @@ class FewShotStudy:
                 EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.early_stopping_patience)
             )
         trainer = L.Trainer(
-            max_epochs=c.epochs,
+            **budget,
             accelerator=c.accelerator,
             devices=c.devices,
             precision=c.precision,
@@ -380,8 +417,8 @@ class FewShotStudy:
             default_root_dir=str(self.run_dir),
         )
         print(
-            f"[skinsynth] arm {arm.name!r}: training {c.backbone} on {len(dm.train_records)} images "
-            f"for {c.epochs} epoch(s)"
+            f"[skinsynth] arm {arm.name!r}: training {c.backbone} on {len(dm.train_records)} images for "
+            + (f"{budget['max_steps']} steps" if "max_steps" in budget else f"{c.epochs} epoch(s)")
         )
         trainer.fit(model, datamodule=dm)
         trainer.test(model, datamodule=dm, ckpt_path="best", verbose=False)
@@ -392,6 +429,7 @@ class FewShotStudy:
         metrics = compute_metrics(predictions["probs"], predictions["label"], self.class_codes)
         metrics["wall_time_s"] = time.perf_counter() - started
         metrics["train_images"] = len(dm.train_records)
+        metrics["train_steps"] = int(trainer.global_step)
         metrics["best_val_balanced_accuracy"] = float(checkpoint.best_model_score or float("nan"))
         rows = test_frame.iloc[predictions["index"].numpy()]
         table = pd.DataFrame({"image_id": rows["image_id"].to_numpy(), "label": rows["code"].to_numpy()})

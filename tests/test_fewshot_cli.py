@@ -65,6 +65,15 @@ def test_default_toy_dataset_is_generated_into_the_run_dir(tmp_path: Path) -> No
     assert json.loads((tmp_path / "metrics.json").read_text())["arms"]["real"]["train_images"] == 21
 
 
+def test_epoch_budget_trains_each_arm_for_whole_passes(tmp_path: Path, toy_dir: Path) -> None:
+    args = tiny_args(tmp_path, toy_dir, "--generator", "cvae", "--gen-epochs", "1", "--budget", "fixed:3",
+                     "--train-budget", "epochs", "--epochs", "2")  # fmt: skip
+    assert fewshot.main(args) == 0
+    arms = json.loads((tmp_path / "metrics.json").read_text())["arms"]
+    steps = {name: arm["train_steps"] for name, arm in arms.items()}
+    assert steps == {"real": 2 * (28 // 8), "real+cvae": 2 * (49 // 8), "cvae-only": 2 * (21 // 8)}
+
+
 def test_config_file_and_flag_precedence(tmp_path: Path, toy_dir: Path) -> None:
     config = tmp_path / "study.yaml"
     config.write_text(yaml.safe_dump({"shots": 2, "epochs": 3, "image-size": 16, "backbone": "efficientnet_b0"}))
@@ -164,6 +173,8 @@ def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, ca
     assert list(metrics["arms"]) == ["real", f"real+{generator}", f"{generator}-only"]
     assert metrics["arms"][f"real+{generator}"]["train_images"] == 28 + 21
     assert metrics["arms"][f"{generator}-only"]["train_images"] == 21
+    # the default step budget: every arm gets the real-only arm's updates (1 epoch of 28 images in batches of 8)
+    assert {arm["train_steps"] for arm in metrics["arms"].values()} == {3}
     manifest = pd.read_csv(run / "synthetic" / generator / "manifest.csv")
     assert len(manifest) == 21 and set(manifest["generator"]) == {generator}
     assert json.loads((run / "budget.json").read_text())["synthetic"]["df"] == 3
@@ -174,3 +185,15 @@ def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, ca
     assert fewshot.main(args) == 0
     out = capsys.readouterr().out
     assert "trained earlier" in out and out.count("finished earlier") == 3
+
+
+def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:
+    configs = sorted((ROOT / "experiments" / "configs").glob("*.yaml"))
+    assert {p.name for p in configs} >= {"ham10000_fewshot.yaml", "cpu.yaml", "ddp-a100-bf16.yaml"}
+    for path in configs:
+        fewshot.StudyConfig.from_dict(fewshot.StudyConfig.from_yaml(path))
+    layered = fewshot.resolve_config(
+        ["--config", str(ROOT / "experiments/configs/ham10000_fewshot.yaml"),
+         "--config", str(ROOT / "experiments/configs/ddp-a100-bf16.yaml"), "--seed", "2"]
+    )  # fmt: skip
+    assert (layered.shots, layered.precision, layered.batch_size, layered.seed) == (50, "bf16-mixed", 64, 2)

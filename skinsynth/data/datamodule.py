@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler, get_worker_info
 
+from skinsynth.classes import ClassVocabulary
 from skinsynth.data.images import ImageReader
 from skinsynth.data.records import LesionRecords
 from skinsynth.data.sources import read_source
@@ -207,17 +208,19 @@ class SkinLesionDataModule(L.LightningDataModule):
 
     def _drop_unreadable(self, records: LesionRecords) -> LesionRecords:
         reader = ImageReader(draft_size=self.hparams.image_size)
-        bad: list[str] = []
-        for image_id, path in zip(records.frame["image_id"], records.frame["path"], strict=True):
+        readable = []
+        for path in records.frame["path"]:
             try:
                 reader.read(path)
+                readable.append(True)
             except DataError:
-                bad.append(f"{image_id} ({path})")
+                readable.append(False)
         reader.close()
-        if bad:
-            warnings.warn(f"skipped {len(bad)} unreadable image(s): {preview(bad)}", stacklevel=2)
-            keep = ~records.frame["image_id"].isin([b.split(" ")[0] for b in bad])
-            return records.subset(keep)
+        bad = records.frame.loc[[not ok for ok in readable], ["image_id", "path"]]
+        if len(bad):
+            listed = [f"{row.image_id} ({row.path})" for row in bad.itertuples()]
+            warnings.warn(f"skipped {len(bad)} unreadable image(s): {preview(listed)}", stacklevel=2)
+            return records.subset(readable)
         return records
 
     def make_split(self) -> Split:
@@ -267,8 +270,8 @@ class SkinLesionDataModule(L.LightningDataModule):
 
     # -- facts for models ---------------------------------------------------------------------------------------------
     @property
-    def vocabulary(self):
-        """The class vocabulary of the data."""
+    def vocabulary(self) -> ClassVocabulary:
+        """The class vocabulary of the data (reads the records if needed)."""
         return self.load_records().vocabulary
 
     @property

@@ -7,6 +7,7 @@ class probabilities) so any metric can be recomputed later.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +40,10 @@ class LesionClassifier(BaseModule):
         optimizer: ``adamw`` or ``adam``.
         lr: learning rate.
         weight_decay: weight decay.
-        scheduler: ``cosine`` (per epoch over ``max_epochs``), ``onecycle`` (per step) or ``none``.
+        scheduler: ``cosine`` (stepped once per epoch), ``onecycle`` (per step) or ``none``.
+        steps_per_epoch: when set, an "epoch" for the cosine schedule is this many optimizer steps rather than one
+            pass over the training set. Studies set it to one pass over the *real* training set, so that arms with
+            more (synthetic) images get the same number of updates and the same schedule as the real-only arm.
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class LesionClassifier(BaseModule):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         scheduler: Literal["cosine", "onecycle", "none"] = "cosine",
+        steps_per_epoch: int | None = None,
     ) -> None:
         if class_codes is not None and len(class_codes) != num_classes:
             raise ValueError(f"{len(class_codes)} class codes given for {num_classes} classes")
@@ -112,9 +117,13 @@ class LesionClassifier(BaseModule):
         if hp.scheduler == "none":
             return optimizer
         if hp.scheduler == "cosine":
-            epochs = max(int(self.trainer.max_epochs or 1), 1)
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+            if hp.steps_per_epoch:
+                epochs = math.ceil(int(self.trainer.estimated_stepping_batches) / hp.steps_per_epoch)
+                schedule = {"interval": "step", "frequency": hp.steps_per_epoch}
+            else:
+                epochs, schedule = int(self.trainer.max_epochs or 1), {"interval": "epoch"}
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, **schedule}}
         total = int(self.trainer.estimated_stepping_batches)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=hp.lr, total_steps=max(total, 1))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

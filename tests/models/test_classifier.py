@@ -37,8 +37,8 @@ class RandomLesions(Dataset):
 
 
 def _trainer(tmp_path: Path, **kwargs) -> L.Trainer:
+    kwargs.setdefault("max_epochs", 1)
     return L.Trainer(
-        max_epochs=1,
         logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -96,6 +96,21 @@ def test_test_predictions_and_checkpoint_reload_give_the_same_outputs(tmp_path: 
     model.eval()
     with torch.no_grad():
         assert torch.equal(model(images), reloaded.eval()(images))
+
+
+@pytest.mark.parametrize(("optimizer", "scheduler"), [("adam", "onecycle"), ("adamw", "none"), ("adamw", "cosine")])
+def test_optimizers_and_schedulers(tmp_path: Path, optimizer: str, scheduler: str) -> None:
+    model = LesionClassifier(7, CODES, optimizer=optimizer, scheduler=scheduler, lr=1e-2)
+    trainer = _trainer(tmp_path, limit_train_batches=2, enable_checkpointing=False, max_epochs=2)
+    loader = DataLoader(RandomLesions(), batch_size=14)
+    trainer.fit(model, train_dataloaders=loader, val_dataloaders=loader)
+    optimizer_class = type(trainer.optimizers[0]).__name__
+    assert optimizer_class == {"adam": "Adam", "adamw": "AdamW"}[optimizer]
+    final_lr = trainer.optimizers[0].param_groups[0]["lr"]
+    if scheduler == "none":
+        assert final_lr == pytest.approx(1e-2)
+    else:
+        assert final_lr < 1e-2  # both schedules end below the peak
 
 
 def test_unknown_backbone_lists_close_matches() -> None:
