@@ -126,7 +126,8 @@ def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
     saved = run_dir / "config.yaml"
     if saved.is_file():
         previous = yaml.safe_load(saved.read_text()) or {}
-        changed = sorted(k for k in RESULT_KEYS if k in previous and previous[k] != getattr(config, k))
+        keys = RESULT_KEYS if config.dataset == "toy" else {k for k in RESULT_KEYS if not k.startswith("toy_")}
+        changed = sorted(k for k in keys if k in previous and previous[k] != getattr(config, k))
         if changed:
             details = ", ".join(f"{k}: {previous[k]!r} → {getattr(config, k)!r}" for k in changed)
             raise ConfigError(
@@ -466,7 +467,11 @@ class FewShotStudy:
         return arms
 
     def run(self) -> dict[str, dict[str, Any]]:
-        """Run every stage; returns ``{arm: metrics}`` and writes the report."""
+        """Run every stage; returns ``{arm: metrics}`` of this run's arms and writes the report.
+
+        The report covers every finished arm in the run directory: a study run with ``--generator gan`` and again
+        with ``--generator cvae`` in the same directory reports both (their settings agree; ``config.yaml`` checks).
+        """
         from skinsynth.report import write_report
 
         self.prepare_data()
@@ -475,6 +480,9 @@ class FewShotStudy:
         results = {arm.name: self.run_arm(arm) for arm in self.arms()}
         if not all(results.values()):  # non-zero DDP ranks stop here
             return results
-        files = write_report(self.run_dir, results, self.class_codes, extra={"config": self.config.to_dict()})
+        everything = dict(results)
+        for path in sorted((self.run_dir / "arms").glob("*/metrics.json")):
+            everything.setdefault(path.parent.name, json.loads(path.read_text()))
+        files = write_report(self.run_dir, everything, self.class_codes, extra={"config": self.config.to_dict()})
         print(f"[skinsynth] report: {files['report']}")
         return results

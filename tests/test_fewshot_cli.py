@@ -185,6 +185,11 @@ def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, ca
     assert fewshot.main(args) == 0
     out = capsys.readouterr().out
     assert "trained earlier" in out and out.count("finished earlier") == 3
+    baselines_only = [*args, "--generator", "none", "--baselines", "real,focal"]  # another run, same directory
+    assert fewshot.main(baselines_only) == 0
+    assert list(json.loads((run / "metrics.json").read_text())["arms"]) == [
+        "real", "focal", f"{generator}-only", f"real+{generator}"
+    ]  # fmt: skip
 
 
 def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:

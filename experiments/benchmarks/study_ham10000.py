@@ -1,0 +1,89 @@
+"""The few-shot study on real HAM10000 over several seeds, mean ± std (the numbers in docs/results.md).
+
+Baseline arms only (issue #3)::
+
+    python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds 0,1,2 \
+        --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root runs/bench
+
+Generator arms (issue #4) in the same run directories (the finished ``real`` arm is reused)::
+
+    python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds 0,1,2 \
+        --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root runs/bench \
+        --baselines real --generators cvae,gan --gen-epochs 50
+
+Each seed is one study run directory (``<run-root>/ham<shots>_seed<seed>``); each generator is one run of the study
+in it. The requested arms of every seed are then aggregated into Markdown tables (stdout and
+``<run-root>/summary_ham<shots>_<arms>.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from skinsynth.config import StudyConfig, parse_arms
+from skinsynth.io import atomic_write_json, atomic_write_text
+from skinsynth.pipeline import FewShotStudy
+from skinsynth.report import aggregate_seeds, markdown_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default="../shared/data/ham10000")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--shots", type=int, default=50)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--baselines", default="real,oversample,weighted,focal,strong-aug")
+    parser.add_argument("--generators", default="", help="comma-separated generators, e.g. cvae,gan")
+    parser.add_argument("--gen-epochs", type=int, default=50)
+    parser.add_argument("--budget", default="paper")
+    parser.add_argument("--backbone", default="resnet18")
+    parser.add_argument("--run-root", default="runs/bench")
+    args = parser.parse_args()
+    generators = parse_arms(args.generators) or ["none"]
+    combined = []
+    for seed in map(int, args.seeds.split(",")):
+        base = StudyConfig(
+            name=f"ham{args.shots}",
+            run_dir=f"{args.run_root}/ham{args.shots}_seed{seed}",
+            dataset="ham10000",
+            data_dir=args.data_dir,
+            shots=args.shots,
+            image_size=args.image_size,
+            epochs=args.epochs,
+            val_fraction=args.val_fraction,
+            backbone=args.backbone,
+            baselines=parse_arms(args.baselines),
+            gen_epochs=args.gen_epochs,
+            budget=args.budget,
+            seed=seed,
+            logger="csv",
+            progress_bar=False,
+        )
+        arms: dict = {}
+        for generator in generators:
+            study = FewShotStudy(dataclasses.replace(base, generator=generator))
+            arms.update(study.run())
+        path = Path(base.run_dir) / f"arms_{'-'.join(arms)}.json"
+        atomic_write_json({"class_codes": study.class_codes, "arms": arms}, path)
+        combined.append(path)
+    summary, per_class = aggregate_seeds(combined)
+    text = (
+        f"HAM10000, {args.shots} shots/class, {args.image_size} px, {args.backbone} from scratch, "
+        f"{args.epochs} epochs, seeds {args.seeds} (mean ± std)\n\n{markdown_table(summary)}\n\n"
+        f"Per-class F1:\n\n{markdown_table(per_class)}\n"
+    )
+    atomic_write_text(text, Path(args.run_root) / f"summary_ham{args.shots}_{'-'.join(arms)}.md")
+    print(text)
+    print(json.dumps({"runs": [str(p) for p in combined]}))
+
+
+if __name__ == "__main__":
+    main()
