@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from skinsynth.classes import HAM10000
 from skinsynth.data.records import LesionRecords
@@ -27,3 +28,21 @@ def grouped_records(per_class: dict[str, int], images_per_group: int = 2, seed: 
         vocabulary=HAM10000,
         source="memory",
     )
+
+
+class BatchDataset(torch.utils.data.Dataset):
+    """In-memory images and labels served as the datamodule's batch dicts (for model tests without files)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, is_synthetic: bool = False) -> None:
+        self.images, self.labels, self.is_synthetic = images, labels, is_synthetic
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {
+            "image": self.images[i],
+            "label": self.labels[i],
+            "is_synthetic": torch.tensor(self.is_synthetic),
+            "index": torch.tensor(i),
+        }

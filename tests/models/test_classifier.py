@@ -7,33 +7,21 @@ import pytest
 import timm
 import torch
 from safetensors.torch import save_file
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from skinsynth.errors import ConfigError
 from skinsynth.models.backbones import build_backbone
 from skinsynth.models.classifier import LesionClassifier
+from tests.helpers import BatchDataset
 
 CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
 
-class RandomLesions(Dataset):
+def random_lesions(n: int = 28, size: int = 16) -> BatchDataset:
     """Seeded random 16 px images whose mean colour depends on the class (so a step of training matters)."""
-
-    def __init__(self, n: int = 28, size: int = 16, seed: int = 0) -> None:
-        generator = torch.Generator().manual_seed(seed)
-        self.labels = torch.arange(n) % 7
-        self.images = torch.randn(n, 3, size, size, generator=generator) + self.labels.view(-1, 1, 1, 1) / 3
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {
-            "image": self.images[i],
-            "label": self.labels[i],
-            "is_synthetic": torch.tensor(False),
-            "index": torch.tensor(i),
-        }
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 7
+    return BatchDataset(torch.randn(n, 3, size, size, generator=generator) + labels.view(-1, 1, 1, 1) / 3, labels)
 
 
 def _trainer(tmp_path: Path, **kwargs) -> L.Trainer:
@@ -69,7 +57,7 @@ def test_each_loss_trains_a_step_and_changes_weights(tmp_path: Path, loss: str, 
     torch.manual_seed(0)
     model = LesionClassifier(7, CODES, loss=loss, **extra)
     before = [p.detach().clone() for p in model.parameters()]
-    loader = DataLoader(RandomLesions(), batch_size=14)
+    loader = DataLoader(random_lesions(), batch_size=14)
     trainer = _trainer(tmp_path, limit_train_batches=2, enable_checkpointing=False)
     trainer.fit(model, train_dataloaders=loader, val_dataloaders=loader)
     assert torch.isfinite(trainer.callback_metrics["train_loss"])
@@ -80,7 +68,7 @@ def test_each_loss_trains_a_step_and_changes_weights(tmp_path: Path, loss: str, 
 def test_test_predictions_and_checkpoint_reload_give_the_same_outputs(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = LesionClassifier(7, CODES, lr=1e-2)
-    loader = DataLoader(RandomLesions(), batch_size=10)
+    loader = DataLoader(random_lesions(), batch_size=10)
     trainer = _trainer(tmp_path, limit_train_batches=2)
     trainer.fit(model, train_dataloaders=loader, val_dataloaders=loader)
     trainer.test(model, dataloaders=loader, verbose=False)
@@ -92,7 +80,7 @@ def test_test_predictions_and_checkpoint_reload_give_the_same_outputs(tmp_path: 
     trainer.save_checkpoint(path)
     reloaded = LesionClassifier.load_checkpoint(path)
     assert reloaded.hparams.class_codes == CODES
-    images = RandomLesions().images
+    images = random_lesions().images
     model.eval()
     with torch.no_grad():
         assert torch.equal(model(images), reloaded.eval()(images))
@@ -102,7 +90,7 @@ def test_test_predictions_and_checkpoint_reload_give_the_same_outputs(tmp_path: 
 def test_optimizers_and_schedulers(tmp_path: Path, optimizer: str, scheduler: str) -> None:
     model = LesionClassifier(7, CODES, optimizer=optimizer, scheduler=scheduler, lr=1e-2)
     trainer = _trainer(tmp_path, limit_train_batches=2, enable_checkpointing=False, max_epochs=2)
-    loader = DataLoader(RandomLesions(), batch_size=14)
+    loader = DataLoader(random_lesions(), batch_size=14)
     trainer.fit(model, train_dataloaders=loader, val_dataloaders=loader)
     optimizer_class = type(trainer.optimizers[0]).__name__
     assert optimizer_class == {"adam": "Adam", "adamw": "AdamW"}[optimizer]

@@ -7,7 +7,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from skinsynth.errors import DataError
 from skinsynth.models.base import Generator
@@ -15,29 +15,18 @@ from skinsynth.models.blocks import upsampling_plan
 from skinsynth.models.cvae.module import CVAEModule
 from skinsynth.models.gan.module import ConditionalGANModule
 from skinsynth.models.registry import load_generator, make_generator
+from tests.helpers import BatchDataset
 
 CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 SIZE = 16
 
 
-class TinyImages(Dataset):
+def tiny_images(n: int = 14) -> BatchDataset:
     """Images in [0, 1] whose brightness depends on the class."""
-
-    def __init__(self, n: int = 14) -> None:
-        generator = torch.Generator().manual_seed(0)
-        self.labels = torch.arange(n) % 7
-        self.images = torch.rand(n, 3, SIZE, SIZE, generator=generator) * 0.3 + self.labels.view(-1, 1, 1, 1) / 10
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {
-            "image": self.images[i],
-            "label": self.labels[i],
-            "is_synthetic": torch.tensor(True),
-            "index": torch.tensor(i),
-        }
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 7
+    images = torch.rand(n, 3, SIZE, SIZE, generator=generator) * 0.3 + labels.view(-1, 1, 1, 1) / 10
+    return BatchDataset(images, labels, is_synthetic=True)
 
 
 def fit(module: L.LightningModule, tmp_path: Path, steps: int = 2, callbacks: list | None = None) -> L.Trainer:
@@ -45,7 +34,7 @@ def fit(module: L.LightningModule, tmp_path: Path, steps: int = 2, callbacks: li
         max_steps=-1, max_epochs=1, limit_train_batches=steps, logger=False, enable_progress_bar=False,
         enable_model_summary=False, enable_checkpointing=False, default_root_dir=tmp_path, callbacks=callbacks or [],
     )  # fmt: skip
-    trainer.fit(module, train_dataloaders=DataLoader(TinyImages(), batch_size=7))
+    trainer.fit(module, train_dataloaders=DataLoader(tiny_images(), batch_size=7))
     return trainer
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +54,7 @@ from skinsynth.classes import HAM10000
 from skinsynth.data.records import LesionRecords
 from skinsynth.data.sources.ham10000 import METADATA_FILE, read_ham10000
 from skinsynth.errors import ConfigError, DataError
+from skinsynth.io import atomic_write_bytes
 
 #: Number of images per class in the real HAM10000; the default toy set follows these proportions.
 HAM10000_COUNTS: dict[str, int] = {
@@ -674,21 +674,11 @@ _PAINTERS: dict[str, Callable[[_Canvas, np.random.Generator, _Pigment, np.random
 # Writing and reading
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling and rename it over ``path`` (readers never see a partial file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _save_image(pixels: np.ndarray, path: Path) -> None:
     """Encode ``pixels`` as JPEG (fixed quality, so the bytes are reproducible) and write it atomically."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    _write_atomic(path, buffer.getvalue())
+    atomic_write_bytes(buffer.getvalue(), path)
 
 
 # The arguments that decide a toy set's content; a folder is reused only when all of them match.
@@ -797,8 +787,8 @@ def make_toy_dataset(
         meta = _lesion_metadata(row.code, seed, row.lesion_index)
         records.append({"lesion_id": row.lesion_id, "image_id": row.image_id, "dx": row.code, "dx_type": "toy", **meta})
     frame = pd.DataFrame(records, columns=["lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization"])
-    _write_atomic(config_path, (json.dumps(config, indent=2) + "\n").encode())
-    _write_atomic(metadata_path, frame.to_csv(index=False, lineterminator="\n").encode())
+    atomic_write_bytes((json.dumps(config, indent=2) + "\n").encode(), config_path)
+    atomic_write_bytes(frame.to_csv(index=False, lineterminator="\n").encode(), metadata_path)
     return root
 
 
