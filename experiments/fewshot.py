@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout without installing
 
-from skinsynth.config import StudyConfig, parse_arms
+from skinsynth.config import StudyConfig, parse_arms, parse_option
 from skinsynth.errors import SkinSynthError
 from skinsynth.models.registry import generator_names
 
@@ -59,6 +59,8 @@ HELP = {
     "generator": "generator to add synthetic-data arms with (real+<gen>: real + synthetic; <gen>-only: synthetic)",
     "gen_epochs": "generator training epochs",
     "gen_batch_size": "generator training batch size",
+    "gen_options": "a generator constructor argument as KEY=VALUE (YAML value), repeatable; e.g. --gen-option "
+    "preset=small --gen-option sampling_steps=25 for ddpm",
     "budget": "synthetic images per class: paper | balance:N | fixed:N | ratio:R | custom:mel=100,df=200",
     "max_ratio": "cap on synthetic:real images per class",
     "sample_batch_size": "images per generator sampling call while materializing",
@@ -85,6 +87,13 @@ def _number(text: str) -> int | float:
 def _shots(text: str) -> int | None:
     """``"50"`` → 50; ``"all"`` → None (every training image: the long-tailed setting)."""
     return None if text.lower() == "all" else int(text)
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    try:
+        return parse_option(text)
+    except SkinSynthError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _base_type(annotation: object) -> type:
@@ -119,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, type=_number, help=help_text)
         elif field.name == "generator":
             parser.add_argument(flag, choices=generator_names(), help=help_text)
+        elif field.name == "gen_options":
+            parser.add_argument("--gen-option", dest="gen_options", action="append", type=_key_value,
+                                metavar="KEY=VALUE", help=help_text)  # fmt: skip
         else:
             parser.add_argument(flag, type=kind if kind in (int, float) else str, help=help_text)
     return parser
@@ -130,7 +142,10 @@ def resolve_config(argv: list[str] | None = None) -> StudyConfig:
     values: dict = {}
     for path in args.pop("config", []):
         values.update(StudyConfig.from_yaml(path))
+    options = dict(args.pop("gen_options", []))
     values.update(args)
+    if options:
+        values["gen_options"] = {**(values.get("gen_options") or {}), **options}
     return StudyConfig.from_dict(values)
 
 

@@ -110,6 +110,12 @@ def check_config(config: StudyConfig) -> None:
     check_backbone_name(config.backbone)
     if config.generator != "none" and (config.gen_epochs < 1 or config.gen_batch_size < 1):
         raise ConfigError("--gen-epochs and --gen-batch-size must be at least 1")
+    if config.gen_options:
+        if config.generator == "none":
+            raise ConfigError(f"--gen-option {sorted(config.gen_options)} given without a --generator")
+        from skinsynth.models.registry import check_generator_options
+
+        check_generator_options(config.generator, config.gen_options)
 
 
 def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
@@ -258,7 +264,7 @@ class FewShotStudy:
 
         from skinsynth.callbacks.sample_grid import SampleGridCallback
         from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback, materialize
-        from skinsynth.models.registry import load_generator, make_generator
+        from skinsynth.models.registry import check_checkpoint_options, load_generator, make_generator
         from skinsynth.tracking import finish, make_logger
 
         c, name = self.config, self.config.generator
@@ -270,15 +276,16 @@ class FewShotStudy:
                    "batch_size": c.sample_batch_size, "checkpoint": str(last)}  # fmt: skip
         if last.is_file():
             saved = torch.load(last, map_location="cpu", weights_only=True)
+            check_checkpoint_options(last, saved.get("hyper_parameters", {}), c.gen_options)
             if saved.get("epoch", -1) + 1 >= c.gen_epochs:
                 print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
-                model = load_generator(name, last, self.class_codes, c.image_size)
+                model = load_generator(name, last, self.class_codes, c.image_size, c.gen_options)
                 materialize(model, budget, folder, image_size=c.image_size, **options)
                 return folder
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
-        model = make_generator(name, class_codes=self.class_codes, image_size=c.image_size)
+        model = make_generator(name, class_codes=self.class_codes, image_size=c.image_size, **c.gen_options)
         logger = make_logger(c.logger, run_dir=self.run_dir, name=f"generator-{name}", group=c.name,
                              project=c.wandb_project, config={**c.to_dict(), "arm": f"generator-{name}"})  # fmt: skip
         materializer = SyntheticDatasetCallback(folder, budget, **options)

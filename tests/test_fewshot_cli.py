@@ -162,12 +162,20 @@ def test_help_is_fast() -> None:
     assert elapsed < 3, f"--help took {elapsed:.1f} s"
 
 
-@pytest.mark.parametrize("generator", ["gan", "cvae"])
+GENERATOR_ARGS = {
+    "gan": [],
+    "cvae": [],
+    "ddpm": ["--gen-option", "preset=tiny", "--gen-option", "sampling_steps=2"],
+}
+
+
+@pytest.mark.parametrize("generator", list(GENERATOR_ARGS))
 def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, capsys, generator: str) -> None:
     run = tmp_path / "run"
     args = tiny_args(
-        run, toy_dir, "--generator", generator, "--gen-epochs", "1", "--budget", "fixed:3", "--grid-every", "1"
-    )
+        run, toy_dir, "--generator", generator, "--gen-epochs", "1", "--budget", "fixed:3", "--grid-every", "1",
+        *GENERATOR_ARGS[generator],
+    )  # fmt: skip
     assert fewshot.main(args) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert list(metrics["arms"]) == ["real", f"real+{generator}", f"{generator}-only"]
@@ -185,11 +193,31 @@ def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, ca
     assert fewshot.main(args) == 0
     out = capsys.readouterr().out
     assert "trained earlier" in out and out.count("finished earlier") == 3
-    baselines_only = [*args, "--generator", "none", "--baselines", "real,focal"]  # another run, same directory
+    baselines_only = [  # another run, same directory
+        *tiny_args(run, toy_dir, "--gen-epochs", "1", "--budget", "fixed:3", "--grid-every", "1"),
+        "--baselines", "real,focal",
+    ]  # fmt: skip
     assert fewshot.main(baselines_only) == 0
     assert list(json.loads((run / "metrics.json").read_text())["arms"]) == [
         "real", "focal", f"{generator}-only", f"real+{generator}"
     ]  # fmt: skip
+
+
+def test_generator_options_are_checked(tmp_path: Path, toy_dir: Path, capsys) -> None:
+    run = tmp_path / "run"
+    args = tiny_args(run, toy_dir, "--generator", "ddpm", "--gen-epochs", "1", "--budget", "fixed:1")
+    assert fewshot.main([*args, "--gen-option", "presett=tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "generator 'ddpm' has no option(s) ['presett']" in err and "preset" in err and "guidance_scale" in err
+    assert fewshot.main([*tiny_args(run, toy_dir), "--gen-option", "preset=tiny"]) == 2
+    assert "without a --generator" in capsys.readouterr().err
+    tiny = ["--gen-option", "preset=tiny", "--gen-option", "sampling_steps=1", "--baselines", "real"]
+    assert fewshot.main([*args, *tiny]) == 0
+    capsys.readouterr()
+    # the same run directory with other options must not silently reuse the trained generator
+    assert fewshot.main([*args, *tiny, "--gen-option", "guidance_scale=3"]) == 2
+    err = capsys.readouterr().err
+    assert "guidance_scale: checkpoint 2.0, requested 3" in err and "--run-dir" in err
 
 
 def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:

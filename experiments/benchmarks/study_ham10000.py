@@ -11,6 +11,13 @@ Generator arms (issue #4) in the same run directories (the finished ``real`` arm
         --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root runs/bench \
         --baselines real --generators cvae,gan --gen-epochs 50
 
+The DDPM arms at 32 px (issue #5; a separate run root, since the resolution differs)::
+
+    python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds 0,1,2 \
+        --shots 50 --image-size 32 --epochs 30 --val-fraction 0.1 --run-root runs/bench-ddpm32 \
+        --baselines real --generators ddpm --gen-epochs 150 --grid-every 50 --gen-option preset=small \
+        --gen-option lr=5e-4 --gen-option ema_decay=0.995 --gen-option sampling_steps=20
+
 Each seed is one study run directory (``<run-root>/ham<shots>_seed<seed>``); each generator is one run of the study
 in it. The requested arms of every seed are then aggregated into Markdown tables (stdout and
 ``<run-root>/summary_ham<shots>_<arms>.md``).
@@ -26,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from skinsynth.config import StudyConfig, parse_arms
+from skinsynth.config import StudyConfig, parse_arms, parse_option
 from skinsynth.io import atomic_write_json, atomic_write_text
 from skinsynth.pipeline import FewShotStudy
 from skinsynth.report import aggregate_seeds, markdown_table
@@ -43,6 +50,11 @@ def main() -> None:
     parser.add_argument("--baselines", default="real,oversample,weighted,focal,strong-aug")
     parser.add_argument("--generators", default="", help="comma-separated generators, e.g. cvae,gan")
     parser.add_argument("--gen-epochs", type=int, default=50)
+    parser.add_argument(
+        "--gen-option", action="append", default=[], metavar="KEY=VALUE",
+        help="generator constructor argument (YAML value), repeatable, e.g. preset=small",
+    )  # fmt: skip
+    parser.add_argument("--grid-every", type=int, default=10, help="sample grid every N generator epochs")
     parser.add_argument("--budget", default="paper")
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--run-root", default="runs/bench")
@@ -62,6 +74,8 @@ def main() -> None:
             backbone=args.backbone,
             baselines=parse_arms(args.baselines),
             gen_epochs=args.gen_epochs,
+            gen_options=dict(map(parse_option, args.gen_option)),
+            grid_every=args.grid_every,
             budget=args.budget,
             seed=seed,
             logger="csv",

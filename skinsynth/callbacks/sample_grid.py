@@ -88,7 +88,9 @@ class SampleGridCallback(L.Callback):
         if not trainer.is_global_zero or (epoch % self.every_n_epochs and not last):
             return
         labels = torch.arange(len(self.class_codes)).repeat_interleave(self.per_class)
-        images = pl_module.sample(labels, torch.Generator().manual_seed(self.seed)).cpu()
+        # the final grid shows what materialization will produce; earlier ones may use a cheaper preview sampler
+        sample = pl_module.sample if last else getattr(pl_module, "preview_sample", pl_module.sample)
+        images = sample(labels, torch.Generator().manual_seed(self.seed)).cpu()
         grid = class_grid(images, labels, len(self.class_codes), self.per_class)
         path = save_grid(grid, self.output_dir / f"samples_epoch{epoch:04d}.png", self.class_codes)
         self.saved.append(path)

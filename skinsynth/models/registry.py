@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Mapping
 from pathlib import Path
 
 GENERATORS: dict[str, str | None] = {
@@ -10,6 +12,7 @@ GENERATORS: dict[str, str | None] = {
     "cvae": "skinsynth.models.cvae.module:CVAEModule",
     "gan": "skinsynth.models.gan.module:ConditionalGANModule",
     "gan-per-class": "skinsynth.models.gan.module:ConditionalGANModule",
+    "ddpm": "skinsynth.models.ddpm.module:DDPMModule",
 }
 
 # Constructor arguments that make a registry entry differ from its class's defaults.
@@ -34,19 +37,46 @@ def generator_class(name: str) -> type:
     return getattr(importlib.import_module(module), cls)
 
 
+STUDY_ARGUMENTS = ("num_classes", "class_codes", "image_size")
+
+
+def generator_option_names(name: str) -> list[str]:
+    """The constructor arguments of generator ``name`` a user may set (``--gen-option KEY=VALUE``)."""
+    parameters = inspect.signature(generator_class(name).__init__).parameters
+    return [p for p in parameters if p not in ("self", *STUDY_ARGUMENTS)]
+
+
+def check_generator_options(name: str, options: Mapping[str, object]) -> None:
+    """Raise a :class:`ConfigError` naming the options ``name`` does not have (and the ones it has)."""
+    from skinsynth.errors import ConfigError
+
+    valid = generator_option_names(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(f"generator {name!r} has no option(s) {unknown}; valid options: {', '.join(valid)}")
+
+
 def make_generator(name: str, *, class_codes: list[str], image_size: int, **overrides: object) -> object:
-    """A new generator module for the vocabulary ``class_codes`` at ``image_size``."""
+    """A new generator module for the vocabulary ``class_codes`` at ``image_size``.
+
+    ``overrides`` are constructor arguments (``--gen-option``); unknown ones raise a :class:`ConfigError`.
+    """
+    check_generator_options(name, overrides)
     options = {**GENERATOR_OPTIONS.get(name, {}), **overrides}
     return generator_class(name)(
         num_classes=len(class_codes), class_codes=class_codes, image_size=image_size, **options
     )
 
 
-def load_generator(name: str, checkpoint: str | Path, class_codes: list[str], image_size: int) -> object:
-    """Load generator ``name`` from ``checkpoint`` safely (weights only), checking vocabulary and resolution.
+def load_generator(
+    name: str, checkpoint: str | Path, class_codes: list[str], image_size: int,
+    options: Mapping[str, object] | None = None,
+) -> object:  # fmt: skip
+    """Load generator ``name`` from ``checkpoint`` safely (weights only), checking vocabulary, resolution and options.
 
     Raises:
         DataError: the checkpoint is missing, or was trained for other classes or another image size.
+        ConfigError: ``options`` (the study's ``--gen-option`` values) differ from the checkpoint's hyperparameters.
     """
     from skinsynth.errors import DataError
 
@@ -65,4 +95,26 @@ def load_generator(name: str, checkpoint: str | Path, class_codes: list[str], im
             f"generator checkpoint {str(path)!r} makes {model.hparams.get('image_size')} px images; this study uses "
             f"{image_size} px (--image-size)"
         )
+    check_checkpoint_options(path, model.hparams, options or {})
     return model
+
+
+def check_checkpoint_options(path: str | Path, hparams: Mapping[str, object], options: Mapping[str, object]) -> None:
+    """Raise a :class:`ConfigError` when ``options`` differ from the hyperparameters saved in checkpoint ``path``."""
+    from skinsynth.errors import ConfigError
+
+    differing = {k: (hparams.get(k), v) for k, v in options.items() if _differs(hparams.get(k), v)}
+    if differing:
+        described = "; ".join(
+            f"{k}: checkpoint {saved!r}, requested {wanted!r}" for k, (saved, wanted) in differing.items()
+        )
+        raise ConfigError(
+            f"generator checkpoint {str(path)!r} was trained with other options ({described}); use a new --run-dir "
+            "or drop the --gen-option"
+        )
+
+
+def _differs(saved: object, wanted: object) -> bool:
+    if isinstance(saved, (list, tuple)) and isinstance(wanted, (list, tuple)):
+        return list(saved) != list(wanted)
+    return saved != wanted

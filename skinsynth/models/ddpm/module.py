@@ -1,0 +1,275 @@
+"""DDPMModule: a class-conditional denoising diffusion model with classifier-free guidance and an EMA copy.
+
+Training follows Ho et al. (2020) with diffusers' ``DDPMScheduler`` (T = 1000, linear or cosine betas, ε- or
+v-prediction, MSE loss, optional min-SNR-γ weighting of Hang et al. 2023). With ``label_dropout > 0`` a fraction of
+the labels is replaced by the null class (index ``num_classes``) so one network learns both the conditional and the
+unconditional prediction, which classifier-free guidance combines at sampling time:
+``ε = ε_null + s · (ε_class − ε_null)`` (Ho & Salimans 2022).
+
+The EMA copy (``torch.optim.swa_utils.AveragedModel``) is a submodule, so it is saved in every checkpoint and restored
+on resume; the optimizer only ever updates the raw U-Net, and :meth:`DDPMModule.sample` uses the EMA weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
+
+from skinsynth.errors import ConfigError
+from skinsynth.models.base import BaseModule, RandomSource, check_labels, randn
+from skinsynth.models.ddpm.networks import build_unet, resolve_preset
+
+SAMPLERS = ("ddpm", "ddim", "dpm")
+PREVIEW_STEPS = 20
+
+
+def ema_multi_avg_fn(decay: float, warmup: bool = True) -> Any:
+    """An ``AveragedModel`` update: ``avg ← avg + (1 − d)(param − avg)`` with ``d = min(decay, (1 + n) / (10 + n))``.
+
+    The warm-up keeps early EMA weights close to the raw ones (n = updates so far), as in diffusers' ``EMAModel``.
+    """
+
+    def update(averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
+        n = int(num_averaged)
+        d = min(decay, (1 + n) / (10 + n)) if warmup else decay
+        torch._foreach_lerp_(averaged, current, 1.0 - d)
+
+    return update
+
+
+class DDPMModule(BaseModule):
+    """Class-conditional DDPM generator on a diffusers ``UNet2DModel``.
+
+    Args:
+        num_classes: number of classes.
+        class_codes: class codes in label order.
+        image_size: image side length (a multiple of the U-Net's down-sampling factor; 32-128 in practice).
+        preset: U-Net size, ``tiny`` (tests), ``small`` (CPU, 32-64 px) or ``base`` (GPU, 128 px).
+        block_out_channels: override the preset's channels per level.
+        layers_per_block: override the preset's residual blocks per level.
+        attention_resolutions: override the feature-map sizes (px) that get self-attention.
+        norm_num_groups: override the preset's GroupNorm groups.
+        num_train_timesteps: diffusion steps T.
+        beta_schedule: ``linear`` or ``cosine`` (``squaredcos_cap_v2`` in diffusers).
+        prediction_type: ``epsilon`` or ``v_prediction``.
+        label_dropout: probability of training on the null class (0 disables classifier-free guidance).
+        min_snr_gamma: γ of min-SNR loss weighting (``None``: plain MSE).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: optimizer steps of linear learning-rate warm-up.
+        grad_clip: gradient-norm clipping (0 disables; a Trainer ``gradient_clip_val`` takes precedence).
+        ema_decay: EMA decay (0 disables the EMA; sampling then uses the raw weights).
+        sampler: default sampler, ``ddpm`` (ancestral, full chain), ``ddim`` (η = 0) or ``dpm`` (DPM-Solver++).
+        sampling_steps: default number of sampling steps (``None``: T for ``ddpm``, 50 otherwise).
+        guidance_scale: default classifier-free guidance scale s (1 = plain conditional model).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 7,
+        class_codes: Sequence[str] | None = None,
+        image_size: int = 32,
+        preset: str = "small",
+        block_out_channels: Sequence[int] | None = None,
+        layers_per_block: int | None = None,
+        attention_resolutions: Sequence[int] | None = None,
+        norm_num_groups: int | None = None,
+        num_train_timesteps: int = 1000,
+        beta_schedule: Literal["linear", "cosine"] = "linear",
+        prediction_type: Literal["epsilon", "v_prediction"] = "epsilon",
+        label_dropout: float = 0.1,
+        min_snr_gamma: float | None = None,
+        lr: float = 2e-4,
+        weight_decay: float = 0.0,
+        warmup_steps: int = 100,
+        grad_clip: float = 1.0,
+        ema_decay: float = 0.999,
+        sampler: Literal["ddpm", "ddim", "dpm"] = "ddim",
+        sampling_steps: int | None = None,
+        guidance_scale: float = 2.0,
+    ) -> None:
+        self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
+        if beta_schedule not in ("linear", "cosine"):
+            raise ConfigError(f"beta_schedule must be 'linear' or 'cosine', got {beta_schedule!r}")
+        if prediction_type not in ("epsilon", "v_prediction"):
+            raise ConfigError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
+        if not 0 <= label_dropout < 1:
+            raise ConfigError(f"label_dropout must be in [0, 1), got {label_dropout}")
+        if not 0 <= ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        super().__init__()
+        self.check_sampling(sampler, sampling_steps, guidance_scale)
+        self._ema_step = -1
+
+    # -- networks -------------------------------------------------------------------------------------------------
+    @property
+    def null_class(self) -> int | None:
+        """Index of the null ("no label") class, or ``None`` when the model has none (no guidance)."""
+        return self.hparams.num_classes if self.hparams.label_dropout > 0 else None
+
+    def configure_models(self) -> None:
+        """The U-Net, its EMA copy and the training noise scheduler."""
+        hp = self.hparams
+        preset = resolve_preset(
+            hp.preset, hp.block_out_channels, hp.layers_per_block, hp.attention_resolutions, hp.norm_num_groups
+        )
+        embeds = hp.num_classes + (1 if hp.label_dropout > 0 else 0)
+        self.unet = build_unet(hp.image_size, embeds, preset)
+        self.ema: AveragedModel | None = None
+        if hp.ema_decay > 0:
+            self.ema = AveragedModel(self.unet, multi_avg_fn=ema_multi_avg_fn(hp.ema_decay), use_buffers=True)
+            self.ema.requires_grad_(False)
+        self.noise_scheduler = DDPMScheduler(
+            num_train_timesteps=hp.num_train_timesteps,
+            beta_schedule="squaredcos_cap_v2" if hp.beta_schedule == "cosine" else "linear",
+            prediction_type=hp.prediction_type,
+            clip_sample=True,
+        )
+
+    @property
+    def sampling_unet(self) -> nn.Module:
+        """The network used for sampling: the EMA copy when there is one."""
+        return self.ema.module if self.ema is not None else self.unet
+
+    # -- training -------------------------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW on the raw U-Net only, with a linear warm-up of the learning rate."""
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(self.unet.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        warmup = max(1, hp.warmup_steps)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:  # fmt: skip
+        """Clip the gradient norm to ``grad_clip`` unless the Trainer sets its own clipping."""
+        value = gradient_clip_val if gradient_clip_val is not None else self.hparams.grad_clip
+        if value:
+            self.clip_gradients(optimizer, gradient_clip_val=value, gradient_clip_algorithm=gradient_clip_algorithm)
+
+    def loss_weights(self, timesteps: Tensor) -> Tensor:
+        """Per-sample loss weights: 1, or min-SNR-γ (``min(SNR, γ) / SNR`` for ε, ``/ (SNR + 1)`` for v)."""
+        gamma = self.hparams.min_snr_gamma
+        if not gamma:
+            return torch.ones(len(timesteps), device=timesteps.device)
+        alphas = self.noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
+        snr = alphas / (1 - alphas)
+        clipped = snr.clamp(max=gamma)
+        return clipped / (snr + 1) if self.hparams.prediction_type == "v_prediction" else clipped / snr
+
+    def diffusion_loss(self, images: Tensor, labels: Tensor) -> Tensor:
+        """The denoising loss of a batch of images in [0, 1] (labels dropped to the null class with p)."""
+        x0 = images * 2 - 1
+        if self.null_class is not None and self.training:
+            drop = torch.rand(len(labels), device=labels.device) < self.hparams.label_dropout
+            labels = torch.where(drop, torch.full_like(labels, self.null_class), labels)
+        noise = torch.randn_like(x0)
+        t = torch.randint(0, self.hparams.num_train_timesteps, (len(x0),), device=x0.device)
+        noisy = self.noise_scheduler.add_noise(x0, noise, t)
+        target = noise if self.hparams.prediction_type == "epsilon" else self.noise_scheduler.get_velocity(x0, noise, t)
+        prediction = self.unet(noisy, t, class_labels=labels).sample
+        per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+        return (per_sample * self.loss_weights(t)).mean()
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        labels = check_labels(batch["label"], self.hparams.num_classes).to(self.device)
+        loss = self.diffusion_loss(batch["image"], labels)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
+        return loss
+
+    def on_train_start(self) -> None:
+        self._ema_step = self.global_step
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Update the EMA once per optimizer step (not per accumulated batch)."""
+        if self.ema is not None and self.global_step > self._ema_step:
+            self.ema.update_parameters(self.unet)
+            self._ema_step = self.global_step
+
+    # -- sampling -------------------------------------------------------------------------------------------------
+    def check_sampling(self, sampler: str, steps: int | None, guidance_scale: float) -> None:
+        """Raise a :class:`ConfigError` for an unknown sampler, bad step count or unusable guidance scale."""
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        if steps is not None and not 1 <= steps <= self.hparams.num_train_timesteps:
+            raise ConfigError(f"sampling steps must be in 1..{self.hparams.num_train_timesteps}, got {steps}")
+        if guidance_scale < 0:
+            raise ConfigError(f"guidance scale must be >= 0 (1 = no guidance), got {guidance_scale}")
+        if guidance_scale != 1 and self.null_class is None:
+            raise ConfigError(
+                f"guidance scale {guidance_scale} needs the null class of classifier-free guidance, but this model "
+                "was trained with label_dropout=0; sample with guidance_scale=1 or train with label_dropout > 0"
+            )
+
+    def make_sampler(self, sampler: str) -> SchedulerMixin:
+        """A fresh sampling scheduler of kind ``sampler`` sharing the training noise schedule."""
+        config = self.noise_scheduler.config
+        if sampler == "ddpm":
+            return DDPMScheduler.from_config(config)
+        if sampler == "ddim":
+            return DDIMScheduler.from_config(config)
+        return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++")
+
+    def predict_noise(self, unet: nn.Module, x: Tensor, t: Tensor, labels: Tensor, guidance_scale: float) -> Tensor:
+        """The model output at ``x``, combined by classifier-free guidance when ``guidance_scale != 1``."""
+        dtype = next(unet.parameters()).dtype
+        if guidance_scale == 1:
+            return unet(x.to(dtype), t, class_labels=labels).sample.float()
+        null = torch.full_like(labels, self.null_class)
+        both = unet(torch.cat([x, x]).to(dtype), t, class_labels=torch.cat([labels, null])).sample.float()
+        conditional, unconditional = both.chunk(2)
+        return unconditional + guidance_scale * (conditional - unconditional)
+
+    def preview_sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
+        """A cheaper :meth:`sample` for progress grids during training: DDIM with at most ``PREVIEW_STEPS`` steps."""
+        steps = min(PREVIEW_STEPS, self.hparams.sampling_steps or PREVIEW_STEPS)
+        return self.sample(labels, generator, sampler="ddim", steps=steps)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        labels: Tensor,
+        generator: RandomSource = None,
+        *,
+        sampler: str | None = None,
+        steps: int | None = None,
+        guidance_scale: float | None = None,
+    ) -> Tensor:
+        """Images for ``labels`` in [0, 1], (N, 3, H, W), with the EMA weights.
+
+        Args:
+            labels: class indices (N,).
+            generator: one ``torch.Generator`` or one per sample (a sample then depends only on its own seed).
+            sampler: ``ddpm``, ``ddim`` or ``dpm`` (default: the ``sampler`` hyperparameter).
+            steps: sampling steps (default: ``sampling_steps``, else T for ``ddpm`` and 50 otherwise).
+            guidance_scale: classifier-free guidance scale (default: the ``guidance_scale`` hyperparameter).
+        """
+        hp = self.hparams
+        sampler = sampler or hp.sampler
+        steps = steps or hp.sampling_steps or (hp.num_train_timesteps if sampler == "ddpm" else 50)
+        scale = hp.guidance_scale if guidance_scale is None else float(guidance_scale)
+        self.check_sampling(sampler, steps, scale)
+        labels = check_labels(labels, hp.num_classes).to(self.device)
+        scheduler = self.make_sampler(sampler)
+        scheduler.set_timesteps(steps, device=self.device)
+        unet = self.sampling_unet
+        was_training = unet.training
+        unet.eval()
+        size = hp.image_size
+        x = randn((len(labels), 3, size, size), generator, self.device) * scheduler.init_noise_sigma
+        noise_generator = generator if sampler == "ddpm" else None  # DDIM (η = 0) and DPM-Solver++ are deterministic
+        for t in scheduler.timesteps:
+            model_input = scheduler.scale_model_input(x, t)
+            output = self.predict_noise(unet, model_input, t, labels, scale)
+            x = scheduler.step(output, t, x, generator=noise_generator).prev_sample
+        unet.train(was_training)
+        return ((x.float() + 1) / 2).clamp(0, 1)
