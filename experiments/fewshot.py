@@ -61,6 +61,7 @@ HELP = {
     "gen_batch_size": "generator training batch size",
     "gen_options": "a generator constructor argument as KEY=VALUE (YAML value), repeatable; e.g. --gen-option "
     "preset=small --gen-option sampling_steps=25 for ddpm",
+    "pretrained_model": "ldm-lora: local diffusers Stable Diffusion 1.5 directory to fine-tune with LoRA (or a hub id)",
     "budget": "synthetic images per class: paper | balance:N | fixed:N | ratio:R | custom:mel=100,df=200",
     "max_ratio": "cap on synthetic:real images per class",
     "sample_batch_size": "images per generator sampling call while materializing",

@@ -64,6 +64,7 @@ class StudyConfig:
     gen_epochs: int = 100
     gen_batch_size: int = 32
     gen_options: dict[str, Any] = field(default_factory=dict)  # generator constructor arguments (--gen-option K=V)
+    pretrained_model: str | None = None  # base model directory of the ldm-lora generator
     budget: str = "paper"
     max_ratio: float | None = 10.0
     sample_batch_size: int = 64
@@ -124,23 +125,28 @@ class StudyConfig:
 NON_RESULT_KEYS = frozenset(
     {
         "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
-        "run_dir", "name", "sample_batch_size", "grid_every", "gen_options",
+        "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
     }
 )  # fmt: skip
 RESULT_KEYS = frozenset(StudyConfig.fields()) - NON_RESULT_KEYS
 
 
 def parse_option(text: str) -> tuple[str, Any]:
-    """``"sampling_steps=20"`` → ``("sampling_steps", 20)``: a ``--gen-option`` with its value read as YAML."""
+    """``"sampling_steps=20"`` → ``("sampling_steps", 20)``: a ``--gen-option`` with its value read as YAML.
+
+    Numbers, booleans, ``null`` and ``[lists]`` are parsed; anything else (e.g. a template ``"{prompt}, {age}"``, which
+    YAML would misread as a mapping or reject) stays the string as given.
+    """
     import yaml
 
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"expected KEY=VALUE, got {text!r}")
     try:
-        return key.strip().replace("-", "_"), yaml.safe_load(value)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"value of {key.strip()!r} is not valid YAML: {value!r}") from error
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip().replace("-", "_"), value if isinstance(parsed, dict) else parsed
 
 
 def parse_arms(text: str) -> list[str]:

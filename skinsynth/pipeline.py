@@ -116,6 +116,15 @@ def check_config(config: StudyConfig) -> None:
         from skinsynth.models.registry import check_generator_options
 
         check_generator_options(config.generator, config.gen_options)
+    if config.generator == "ldm-lora" and not (config.pretrained_model or config.gen_options.get("pretrained_model")):
+        raise ConfigError(
+            "--generator ldm-lora needs --pretrained-model PATH: a local diffusers Stable Diffusion 1.5 directory"
+        )
+    if config.generator == "ldm-lora" and config.pretrained_model:
+        from skinsynth.models.ldm_lora.base_model import HUB_ID, check_diffusers_dir
+
+        if Path(config.pretrained_model).expanduser().exists() or not HUB_ID.match(config.pretrained_model):
+            check_diffusers_dir(config.pretrained_model)
 
 
 def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
@@ -274,18 +283,22 @@ class FewShotStudy:
         last = ckpt_dir / "last.ckpt"
         options = {"generator_name": name, "class_codes": self.class_codes, "study_seed": c.seed,
                    "batch_size": c.sample_batch_size, "checkpoint": str(last)}  # fmt: skip
+        gen_options = self.generator_options()
         if last.is_file():
             saved = torch.load(last, map_location="cpu", weights_only=True)
-            check_checkpoint_options(last, saved.get("hyper_parameters", {}), c.gen_options)
+            check_checkpoint_options(last, saved.get("hyper_parameters", {}), gen_options)
             if saved.get("epoch", -1) + 1 >= c.gen_epochs:
                 print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
-                model = load_generator(name, last, self.class_codes, c.image_size, c.gen_options)
+                model = load_generator(name, last, self.class_codes, c.image_size, gen_options)
                 materialize(model, budget, folder, image_size=c.image_size, **options)
                 return folder
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
-        model = make_generator(name, class_codes=self.class_codes, image_size=c.image_size, **c.gen_options)
+        model = make_generator(name, class_codes=self.class_codes, image_size=c.image_size, **gen_options)
+        if hasattr(model, "set_training_records"):  # per-image captions follow the training split's row order
+            dm.setup("fit")
+            model.set_training_records(dm.train_records)
         logger = make_logger(c.logger, run_dir=self.run_dir, name=f"generator-{name}", group=c.name,
                              project=c.wandb_project, config={**c.to_dict(), "arm": f"generator-{name}"})  # fmt: skip
         materializer = SyntheticDatasetCallback(folder, budget, **options)
@@ -318,6 +331,13 @@ class FewShotStudy:
         )
         atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
         return folder
+
+    def generator_options(self) -> dict[str, Any]:
+        """Constructor arguments of the generator: ``--gen-option`` values, plus ``--pretrained-model``."""
+        options = dict(self.config.gen_options)
+        if self.config.pretrained_model and self.config.generator == "ldm-lora":
+            options.setdefault("pretrained_model", self.config.pretrained_model)
+        return options
 
     # -- stage 3: classifier arms -------------------------------------------------------------------------------------
     def _training_budget(self, real_train_images: int) -> dict[str, Any]:

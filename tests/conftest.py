@@ -25,3 +25,11 @@ def toy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     counts = {"akiec": 16, "bcc": 18, "bkl": 20, "df": 16, "mel": 24, "nv": 64, "vasc": 16}
     make_toy_dataset(root, counts=counts, image_size=16, seed=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Stable Diffusion directory (diffusers layout, 16 px latents → 32 px images), written once."""
+    from skinsynth.models.ldm_lora.tiny import write_tiny_stable_diffusion
+
+    return write_tiny_stable_diffusion(tmp_path_factory.mktemp("tiny-sd") / "sd", sample_size=8, seed=0)

@@ -166,15 +166,22 @@ GENERATOR_ARGS = {
     "gan": [],
     "cvae": [],
     "ddpm": ["--gen-option", "preset=tiny", "--gen-option", "sampling_steps=2"],
-}
+    "ldm-lora": ["--pretrained-model", "TINY_SD", "--gen-option", "sampling_steps=2", "--gen-option",
+                 "caption_template={prompt}, {localization}"],
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("generator", list(GENERATOR_ARGS))
-def test_generator_study_end_to_end_and_resume(tmp_path: Path, toy_dir: Path, capsys, generator: str) -> None:
+def test_generator_study_end_to_end_and_resume(
+    tmp_path: Path, toy_dir: Path, capsys, generator: str, request: pytest.FixtureRequest
+) -> None:
     run = tmp_path / "run"
+    extra = GENERATOR_ARGS[generator]
+    if "TINY_SD" in extra:
+        extra = [str(request.getfixturevalue("tiny_sd_dir")) if a == "TINY_SD" else a for a in extra]
     args = tiny_args(
         run, toy_dir, "--generator", generator, "--gen-epochs", "1", "--budget", "fixed:3", "--grid-every", "1",
-        *GENERATOR_ARGS[generator],
+        *extra,
     )  # fmt: skip
     assert fewshot.main(args) == 0
     metrics = json.loads((run / "metrics.json").read_text())
@@ -220,6 +227,15 @@ def test_generator_options_are_checked(tmp_path: Path, toy_dir: Path, capsys) ->
     assert "guidance_scale: checkpoint 2.0, requested 3" in err and "--run-dir" in err
 
 
+def test_ldm_lora_needs_a_diffusers_directory(tmp_path: Path, toy_dir: Path, capsys) -> None:
+    args = tiny_args(tmp_path / "run", toy_dir, "--generator", "ldm-lora")
+    assert fewshot.main(args) == 2
+    assert "needs --pretrained-model PATH" in capsys.readouterr().err
+    assert fewshot.main([*args, "--pretrained-model", str(tmp_path)]) == 2
+    assert "missing: model_index.json" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
 def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:
     configs = sorted((ROOT / "experiments" / "configs").glob("*.yaml"))
     assert {p.name for p in configs} >= {"ham10000_fewshot.yaml", "cpu.yaml", "ddp-a100-bf16.yaml"}
@@ -230,3 +246,21 @@ def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:
          "--config", str(ROOT / "experiments/configs/ddp-a100-bf16.yaml"), "--seed", "2"]
     )  # fmt: skip
     assert (layered.shots, layered.precision, layered.batch_size, layered.seed) == (50, "bf16-mixed", 64, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sampling_steps=20", ("sampling_steps", 20)),
+        ("guidance-scale=1.5", ("guidance_scale", 1.5)),
+        ("attention_resolutions=[16, 8]", ("attention_resolutions", [16, 8])),
+        ("min_snr_gamma=null", ("min_snr_gamma", None)),
+        ("class_tokens=true", ("class_tokens", True)),
+        ("caption_template={prompt}, {age}", ("caption_template", "{prompt}, {age}")),
+        ("prompt_template={class_name}", ("prompt_template", "{class_name}")),
+    ],
+)
+def test_gen_option_values(text: str, expected: tuple) -> None:
+    from skinsynth.config import parse_option
+
+    assert parse_option(text) == expected

@@ -13,6 +13,7 @@ GENERATORS: dict[str, str | None] = {
     "gan": "skinsynth.models.gan.module:ConditionalGANModule",
     "gan-per-class": "skinsynth.models.gan.module:ConditionalGANModule",
     "ddpm": "skinsynth.models.ddpm.module:DDPMModule",
+    "ldm-lora": "skinsynth.models.ldm_lora.module:LDMLoRAModule",
 }
 
 # Constructor arguments that make a registry entry differ from its class's defaults.

@@ -1,0 +1,106 @@
+"""Loading the frozen base model of the latent-diffusion generator (Stable Diffusion 1.5 layout, diffusers format).
+
+A local directory is checked first (missing files are named) and loaded with ``local_files_only=True``; anything else
+that looks like a Hugging Face hub id (``org/name``) is handed to ``from_pretrained`` for users with network or a
+cache. A fingerprint of the configurations and of two small weight tensors identifies the base model, so an adapter
+checkpoint is never applied to a different one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skinsynth.errors import DataError
+
+REQUIRED_FILES = (
+    "model_index.json",
+    "unet/config.json",
+    "vae/config.json",
+    "text_encoder/config.json",
+    "scheduler/scheduler_config.json",
+)
+TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"))
+HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+@dataclass
+class StableDiffusionParts:
+    """The components of a Stable Diffusion checkpoint."""
+
+    tokenizer: Any
+    text_encoder: Any
+    vae: Any
+    unet: Any
+    noise_scheduler: Any
+
+
+def check_diffusers_dir(path: str | Path) -> Path:
+    """Raise a :class:`DataError` naming the files a Stable Diffusion diffusers directory lacks."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"--pretrained-model {str(path)!r} is not a directory")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    tokenizer = folder / "tokenizer"
+    if not any(all((tokenizer / f).is_file() for f in option) for option in TOKENIZER_FILES):
+        missing.append("tokenizer/tokenizer.json (or tokenizer/vocab.json + tokenizer/merges.txt)")
+    weights = [sub for sub in ("unet", "vae", "text_encoder") if not _has_weights(folder / sub)]
+    missing += [f"{sub}/ weights (*.safetensors or *.bin)" for sub in weights]
+    if missing:
+        raise DataError(
+            f"{str(folder)!r} is not a Stable Diffusion directory in diffusers format; missing: {', '.join(missing)}. "
+            "Point --pretrained-model at the folder that holds model_index.json (e.g. a save_pretrained output)."
+        )
+    return folder
+
+
+def _has_weights(folder: Path) -> bool:
+    return any(folder.glob("*.safetensors")) or any(folder.glob("*.bin"))
+
+
+def load_base_model(name_or_path: str | Path) -> StableDiffusionParts:
+    """Load tokenizer, text encoder, VAE, U-Net and noise scheduler from a local directory or a hub id."""
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    text = str(name_or_path)
+    local = Path(text).expanduser()
+    if local.exists() or not HUB_ID.match(text):
+        source, options = str(check_diffusers_dir(local)), {"local_files_only": True}
+    else:
+        source, options = text, {}
+    try:
+        return StableDiffusionParts(
+            tokenizer=CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", **options),
+            text_encoder=CLIPTextModel.from_pretrained(source, subfolder="text_encoder", **options),
+            vae=AutoencoderKL.from_pretrained(source, subfolder="vae", **options),
+            unet=UNet2DConditionModel.from_pretrained(source, subfolder="unet", **options),
+            noise_scheduler=DDPMScheduler.from_pretrained(source, subfolder="scheduler", **options),
+        )
+    except OSError as error:
+        raise DataError(f"cannot load the Stable Diffusion model {text!r}: {error}") from error
+
+
+IGNORED_CONFIG_KEYS = {
+    "_name_or_path",
+    "_diffusers_version",
+    "_commit_hash",
+    "transformers_version",
+    "_use_default_values",
+}
+
+
+def fingerprint(parts: StableDiffusionParts) -> str:
+    """A short hash of the U-Net, VAE and text-encoder configurations and two small weight tensors."""
+    digest = hashlib.sha256()
+    for config in (dict(parts.unet.config), dict(parts.vae.config), parts.text_encoder.config.to_dict()):
+        kept = {k: v for k, v in config.items() if k not in IGNORED_CONFIG_KEYS}
+        digest.update(json.dumps(kept, sort_keys=True, default=str).encode())
+    digest.update(parts.unet.conv_in.weight.detach().float().cpu().numpy().tobytes())
+    digest.update(parts.text_encoder.get_input_embeddings().weight[:8].detach().float().cpu().numpy().tobytes())
+    digest.update(str(len(parts.tokenizer)).encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,362 @@
+"""LDMLoRAModule: LoRA fine-tuning of a pretrained Stable Diffusion (1.5 layout) on the few-shot images.
+
+The VAE, U-Net and text encoder are frozen; peft LoRA adapters are added to the U-Net's attention projections (and
+optionally to the text encoder), and optional new class tokens (``<mel>``) get learned embeddings. Training is the
+usual latent noise-prediction loss (optional min-SNR-γ weighting). Checkpoints hold only the trainable tensors plus a
+reference to the base model and its fingerprint; loading one rebuilds the base model from ``pretrained_model`` and
+refuses a different base. Sampling goes through diffusers' ``StableDiffusionPipeline`` with the adapters in place.
+
+Precision: the frozen weights may be stored in bf16/fp16 (``base_dtype``) to save memory; the trainable tensors are
+kept in fp32 whatever the Trainer precision (they are upcast when the optimizer is built). bf16 is the recommended
+setting on A100s (``precision="bf16-mixed", base_dtype="bfloat16"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from skinsynth.errors import ConfigError, DataError
+from skinsynth.models.base import BaseModule, RandomSource, check_labels
+from skinsynth.models.ldm_lora.base_model import fingerprint, load_base_model
+from skinsynth.models.ldm_lora.networks import ExtendedEmbedding
+from skinsynth.models.ldm_lora.prompts import (
+    DEFAULT_TEMPLATE,
+    build_captions,
+    class_names,
+    class_prompts,
+    class_token,
+    read_attributes,
+)
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PREVIEW_STEPS = 10
+
+
+class LDMLoRAModule(BaseModule):
+    """Stable Diffusion + LoRA generator with class prompts.
+
+    Args:
+        num_classes: number of classes.
+        class_codes: class codes in label order.
+        image_size: side length of the images the study uses (training images arrive at this size; samples are
+            resized to it).
+        pretrained_model: local diffusers Stable Diffusion directory (or a hub id, with network or a cache).
+        resolution: the diffusion resolution (default: ``image_size``); a multiple of the VAE and U-Net down-sampling.
+        prompt_template: per-class prompt with ``{class_name}``, ``{class_code}``, ``{token}``.
+        class_names: names for ``{class_name}`` (default: the diagnosis names of the known vocabularies).
+        class_tokens: add a learned token per class (``<mel>``), initialized from the class name's embeddings.
+        caption_template: per-image training caption with ``{prompt}`` and metadata columns (``None``: class prompts).
+        attributes_csv: optional CSV of per-image attributes (``image_id`` + columns) for the caption template.
+        lora_rank: LoRA rank r.
+        lora_alpha: LoRA α (the update is scaled by α / r).
+        lora_dropout: dropout inside the adapters.
+        target_modules: U-Net modules that get adapters.
+        text_encoder_lora: also adapt the text encoder.
+        text_target_modules: text-encoder modules that get adapters.
+        text_encoder_start_step: two-phase schedule: the text-encoder adapters train from this optimizer step on.
+        init_lora_weights: peft's initialization (``False`` makes a fresh adapter change the output; for tests).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay (never applied to the class-token vectors).
+        min_snr_gamma: γ of min-SNR loss weighting (``None``: plain MSE).
+        base_dtype: storage dtype of the frozen weights: ``float32``, ``bfloat16`` or ``float16``.
+        gradient_checkpointing: trade compute for memory in the U-Net (and text encoder).
+        sampler: ``ddim`` or ``dpm`` (DPM-Solver++) for sampling.
+        sampling_steps: inference steps.
+        guidance_scale: classifier-free guidance scale (the base model's empty-prompt branch).
+        negative_prompt: negative prompt for sampling.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 7,
+        class_codes: Sequence[str] | None = None,
+        image_size: int = 64,
+        pretrained_model: str = "",
+        resolution: int | None = None,
+        prompt_template: str = DEFAULT_TEMPLATE,
+        class_names: Sequence[str] | None = None,
+        class_tokens: bool = False,
+        caption_template: str | None = None,
+        attributes_csv: str | None = None,
+        lora_rank: int = 4,
+        lora_alpha: float = 4.0,
+        lora_dropout: float = 0.0,
+        target_modules: Sequence[str] = ("to_q", "to_k", "to_v", "to_out.0"),
+        text_encoder_lora: bool = False,
+        text_target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "out_proj"),
+        text_encoder_start_step: int = 0,
+        init_lora_weights: bool = True,
+        lr: float = 1e-4,
+        weight_decay: float = 1e-2,
+        min_snr_gamma: float | None = None,
+        base_dtype: Literal["float32", "bfloat16", "float16"] = "float32",
+        gradient_checkpointing: bool = False,
+        sampler: Literal["ddim", "dpm"] = "ddim",
+        sampling_steps: int = 30,
+        guidance_scale: float = 5.0,
+        negative_prompt: str = "",
+    ) -> None:
+        self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
+        if not pretrained_model:
+            raise ConfigError(
+                "the ldm-lora generator needs a base model: --pretrained-model PATH (a local diffusers Stable "
+                "Diffusion 1.5 directory; skinsynth.models.ldm_lora.tiny writes a tiny one for smoke runs)"
+            )
+        if base_dtype not in DTYPES:
+            raise ConfigError(f"base_dtype must be one of {', '.join(DTYPES)}, got {base_dtype!r}")
+        if sampler not in ("ddim", "dpm"):
+            raise ConfigError(f"unknown sampler {sampler!r}; choose ddim or dpm")
+        if lora_rank < 1:
+            raise ConfigError(f"lora_rank must be at least 1, got {lora_rank}")
+        super().__init__()
+        self.strict_loading = False  # checkpoints hold the adapters only; the base comes from pretrained_model
+        self.captions: list[str] | None = None
+        self._pipeline: Any = None
+
+    # -- networks -------------------------------------------------------------------------------------------------
+    def configure_models(self) -> None:
+        """Load and freeze the base model, add class tokens and LoRA adapters, and build the class prompts."""
+        from peft import LoraConfig
+
+        hp = self.hparams
+        parts = load_base_model(hp.pretrained_model)
+        self.base_fingerprint = fingerprint(parts)
+        self.tokenizer = parts.tokenizer
+        self.noise_scheduler = parts.noise_scheduler
+        self.vae, self.text_encoder, self.unet = parts.vae, parts.text_encoder, parts.unet
+        for network in (self.vae, self.text_encoder, self.unet):
+            network.requires_grad_(False)
+        self.resolution = int(hp.resolution or hp.image_size)
+        self.check_resolution(self.resolution)
+        dtype = DTYPES[hp.base_dtype]
+        if dtype != torch.float32:
+            for network in (self.vae, self.text_encoder, self.unet):
+                network.to(dtype)
+        names = list(hp.class_names) if hp.class_names else class_names(self.class_codes)
+        if len(names) != hp.num_classes:
+            raise ConfigError(f"{len(names)} class names for {hp.num_classes} classes")
+        if hp.class_tokens:
+            self.add_class_tokens(names)
+        self.prompts = class_prompts(hp.prompt_template, self.class_codes, names, hp.class_tokens)
+        self.unet.add_adapter(
+            LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
+                       init_lora_weights=hp.init_lora_weights, target_modules=list(hp.target_modules))
+        )  # fmt: skip
+        if hp.text_encoder_lora:
+            self.text_encoder.add_adapter(
+                LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
+                           init_lora_weights=hp.init_lora_weights, target_modules=list(hp.text_target_modules))
+            )  # fmt: skip
+        self.upcast_trainable()
+        if hp.gradient_checkpointing:
+            self.unet.enable_gradient_checkpointing()
+            if hp.text_encoder_lora or hp.class_tokens:
+                self.text_encoder.gradient_checkpointing_enable()
+
+    def check_resolution(self, resolution: int) -> None:
+        """Raise a :class:`ConfigError` when the VAE and U-Net cannot process ``resolution`` px images."""
+        vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        unet_factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
+        factor = vae_factor * unet_factor
+        if resolution < factor or resolution % factor:
+            raise ConfigError(
+                f"resolution {resolution} px does not fit this model: the VAE downsamples {vae_factor}× and the U-Net "
+                f"{unet_factor}× more, so use a multiple of {factor} (e.g. {factor * 2}, {factor * 4}, {factor * 8})"
+            )
+
+    def add_class_tokens(self, names: Sequence[str]) -> None:
+        """Add ``<code>`` tokens whose learned vectors start at the mean embedding of the class name's tokens."""
+        tokens = [class_token(code) for code in self.class_codes]
+        clashes = [t for t in tokens if t in self.tokenizer.get_vocab()]
+        if clashes:
+            raise ConfigError(f"class token(s) {clashes} already exist in the base tokenizer; rename the classes")
+        embedding = self.text_encoder.get_input_embeddings()
+        with torch.no_grad():
+            start = torch.stack([
+                embedding.weight[self.tokenizer(name, add_special_tokens=False).input_ids].float().mean(0)
+                for name in names
+            ])  # fmt: skip
+        self.tokenizer.add_tokens(tokens)
+        self.text_encoder.set_input_embeddings(ExtendedEmbedding(embedding, start))
+
+    def trainable_names(self) -> list[str]:
+        """Names of the tensors that train and are checkpointed: the adapters and the class-token vectors."""
+        return [name for name, _ in self.named_parameters() if "lora_" in name or name.endswith("token_embedding.new")]
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        """The adapter and class-token parameters (the only ones the optimizer sees)."""
+        named = dict(self.named_parameters())
+        return [named[n] for n in self.trainable_names()]
+
+    def upcast_trainable(self) -> None:
+        """Keep the trainable tensors in fp32 (also after a Trainer precision plugin converted the module)."""
+        for parameter in self.trainable_parameters():
+            parameter.requires_grad_(True)
+            if parameter.dtype != torch.float32:
+                parameter.data = parameter.data.float()
+
+    # -- training -------------------------------------------------------------------------------------------------
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """AdamW over the adapters (weight decay) and the class-token vectors (no weight decay)."""
+        self.upcast_trainable()
+        named = dict(self.named_parameters())
+        tokens = [named[n] for n in self.trainable_names() if n.endswith("token_embedding.new")]
+        adapters = [named[n] for n in self.trainable_names() if not n.endswith("token_embedding.new")]
+        groups = [{"params": adapters, "weight_decay": self.hparams.weight_decay}]
+        if tokens:
+            groups.append({"params": tokens, "weight_decay": 0.0})
+        return torch.optim.AdamW(groups, lr=self.hparams.lr)
+
+    def set_training_records(self, records: Any) -> None:
+        """Build the per-image captions for the training records (a no-op without ``caption_template``).
+
+        ``records`` is the training split's records (their row order is the dataset order, i.e. ``batch["index"]``).
+        """
+        hp = self.hparams
+        if not hp.caption_template:
+            return
+        attributes = read_attributes(hp.attributes_csv) if hp.attributes_csv else None
+        self.captions = build_captions(records.frame, self.prompts, hp.caption_template, attributes)
+
+    def text_lora_active(self) -> bool:
+        """Whether the text-encoder adapters train at the current step (two-phase schedule)."""
+        return bool(self.hparams.text_encoder_lora) and self.global_step >= self.hparams.text_encoder_start_step
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        active = self.text_lora_active()
+        for name, parameter in self.text_encoder.named_parameters():
+            if "lora_" in name:
+                parameter.requires_grad_(active)
+
+    def batch_prompts(self, batch: dict[str, Tensor], labels: Tensor) -> list[str]:
+        """The caption of every image of the batch (structured captions when built, else class prompts)."""
+        if self.captions is not None:
+            if "index" not in batch:
+                raise DataError("structured captions need the datamodule's 'index' key in every batch")
+            return [self.captions[int(i)] for i in batch["index"]]
+        return [self.prompts[int(label)] for label in labels]
+
+    def encode_prompts(self, prompts: Sequence[str]) -> Tensor:
+        """Text-encoder hidden states (N, 77, dim) of ``prompts``."""
+        ids = self.tokenizer(
+            list(prompts), padding="max_length", max_length=self.tokenizer.model_max_length, truncation=True,
+            return_tensors="pt",
+        ).input_ids.to(self.device)  # fmt: skip
+        return self.text_encoder(ids)[0]
+
+    def loss_weights(self, timesteps: Tensor) -> Tensor:
+        """Per-sample weights: 1, or min-SNR-γ."""
+        gamma = self.hparams.min_snr_gamma
+        if not gamma:
+            return torch.ones(len(timesteps), device=timesteps.device)
+        alphas = self.noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
+        snr = alphas / (1 - alphas)
+        clipped = snr.clamp(max=gamma)
+        return clipped / (snr + 1) if self.noise_scheduler.config.prediction_type == "v_prediction" else clipped / snr
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        labels = check_labels(batch["label"], self.hparams.num_classes).to(self.device)
+        images = batch["image"] * 2 - 1
+        if images.shape[-1] != self.resolution or images.shape[-2] != self.resolution:
+            images = F.interpolate(images, size=(self.resolution, self.resolution), mode="bilinear", antialias=True)
+        with torch.no_grad():
+            latents = self.vae.encode(images.to(self.vae.dtype)).latent_dist.sample()
+            latents = latents.float() * self.vae.config.scaling_factor
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (len(latents),), device=latents.device)
+        noisy = self.noise_scheduler.add_noise(latents, noise, t)
+        text_trains = self.text_lora_active() or bool(self.hparams.class_tokens)
+        with torch.set_grad_enabled(text_trains):
+            hidden = self.encode_prompts(self.batch_prompts(batch, labels))
+        prediction = self.unet(noisy.to(self.unet.dtype), t, encoder_hidden_states=hidden.to(self.unet.dtype)).sample
+        if self.noise_scheduler.config.prediction_type == "v_prediction":
+            target = self.noise_scheduler.get_velocity(latents, noise, t)
+        else:
+            target = noise
+        per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+        loss = (per_sample * self.loss_weights(t)).mean()
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
+        return loss
+
+    # -- checkpoints ----------------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep only the trainable tensors, plus the base model's reference and fingerprint."""
+        keep = set(self.trainable_names())
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
+        checkpoint["base_model"] = {"pretrained_model": str(self.hparams.pretrained_model),
+                                    "fingerprint": self.base_fingerprint}  # fmt: skip
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse adapters trained on another base model, or a checkpoint missing adapter tensors."""
+        base = checkpoint.get("base_model") or {}
+        if base.get("fingerprint") != self.base_fingerprint:
+            raise DataError(
+                f"this adapter checkpoint was trained on base model {base.get('pretrained_model')!r} (fingerprint "
+                f"{base.get('fingerprint')}), but {str(self.hparams.pretrained_model)!r} has fingerprint "
+                f"{self.base_fingerprint}; load it with the base model it was trained on"
+            )
+        missing = sorted(set(self.trainable_names()) - set(checkpoint.get("state_dict", {})))
+        if missing:
+            raise DataError(f"the adapter checkpoint lacks {len(missing)} adapter tensor(s), e.g. {missing[:3]}")
+
+    # -- sampling -------------------------------------------------------------------------------------------------
+    def pipeline(self, sampler: str) -> Any:
+        """A ``StableDiffusionPipeline`` over this module's (adapted) networks with the ``sampler`` scheduler."""
+        from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, StableDiffusionPipeline
+
+        config = self.noise_scheduler.config
+        if sampler == "ddim":
+            scheduler = DDIMScheduler.from_config(config)
+        elif sampler == "dpm":
+            scheduler = DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++")
+        else:
+            raise ConfigError(f"unknown sampler {sampler!r}; choose ddim or dpm")
+        pipeline = StableDiffusionPipeline(
+            vae=self.vae, text_encoder=self.text_encoder, tokenizer=self.tokenizer, unet=self.unet,
+            scheduler=scheduler, safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        )  # fmt: skip
+        pipeline.set_progress_bar_config(disable=True)
+        return pipeline
+
+    def preview_sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
+        """A cheaper :meth:`sample` for progress grids: at most ``PREVIEW_STEPS`` steps."""
+        return self.sample(labels, generator, steps=min(PREVIEW_STEPS, self.hparams.sampling_steps))
+
+    @torch.no_grad()
+    def sample(
+        self,
+        labels: Tensor,
+        generator: RandomSource = None,
+        *,
+        sampler: str | None = None,
+        steps: int | None = None,
+        guidance_scale: float | None = None,
+    ) -> Tensor:
+        """Images for ``labels`` from their class prompts, in [0, 1], (N, 3, image_size, image_size)."""
+        hp = self.hparams
+        labels = check_labels(labels, hp.num_classes)
+        scale = hp.guidance_scale if guidance_scale is None else float(guidance_scale)
+        if scale < 0:
+            raise ConfigError(f"guidance scale must be >= 0, got {scale}")
+        prompts = [self.prompts[int(label)] for label in labels]
+        was_training = self.training
+        self.eval()
+        images = self.pipeline(sampler or hp.sampler)(
+            prompt=prompts,
+            negative_prompt=[hp.negative_prompt] * len(prompts) if hp.negative_prompt else None,
+            height=self.resolution,
+            width=self.resolution,
+            num_inference_steps=steps or hp.sampling_steps,
+            guidance_scale=scale,
+            generator=list(generator) if isinstance(generator, Sequence) else generator,
+            output_type="pt",
+        ).images.float()
+        self.train(was_training)
+        if images.shape[-1] != hp.image_size:
+            images = F.interpolate(images, size=(hp.image_size, hp.image_size), mode="bilinear", antialias=True)
+        return images.clamp(0, 1)
