@@ -246,6 +246,14 @@ def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:
          "--config", str(ROOT / "experiments/configs/ddp-a100-bf16.yaml"), "--seed", "2"]
     )  # fmt: skip
     assert (layered.shots, layered.precision, layered.batch_size, layered.seed) == (50, "bf16-mixed", 64, 2)
+    from skinsynth.models.ldm_lora.prompts import PROMPT_FIELDS, check_template
+    from skinsynth.models.registry import check_generator_options
+
+    lora = fewshot.StudyConfig.from_dict(
+        fewshot.StudyConfig.from_yaml(ROOT / "experiments/configs/ldm-lora-sd15-a100.yaml")
+    )
+    check_generator_options(lora.generator, lora.gen_options)
+    check_template(lora.gen_options["prompt_template"], PROMPT_FIELDS)
 
 
 @pytest.mark.parametrize(
