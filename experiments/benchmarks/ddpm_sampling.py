@@ -7,7 +7,8 @@ Uses a finished study run directory (the DDPM generator and the real-only classi
 1. The same EMA U-Net and labels (balanced over classes, one seed per image) sampled with each sampler; images/s and
    FID/KID against class-balanced real test images, in the feature space of the run's real-only classifier
    (``skinsynth.quality``; not comparable with Inception FIDs).
-2. DDIM-50 without guidance through ``DDPMModule.sample`` and through ``diffusers.DDIMPipeline`` on the same U-Net
+2. Materialization (PNGs + manifest) vs raw ``sample()`` throughput with the model's default sampler.
+3. DDIM-50 without guidance through ``DDPMModule.sample`` and through ``diffusers.DDIMPipeline`` on the same U-Net
    (class labels bound to it) and scheduler: images/s ratio and the largest pixel difference of the outputs.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from skinsynth.callbacks.synthetic_dataset import materialize
 from skinsynth.config import StudyConfig
 from skinsynth.data import SkinLesionDataModule
 from skinsynth.models.classifier import LesionClassifier
@@ -110,6 +113,17 @@ def main() -> None:
         scores = feature_distances(features, real.split(64), images.split(64))
         print(f"{spec:>10} {rate:>8.2f} {rate / base_rate:>8.1f}× {scores['fid']:>8.2f} "
               f"{scores['kid']:>8.4f} ± {scores['kid_std']:.4f}")  # fmt: skip
+    _, default_rate = timed_samples(model, labels, args.batch_size)
+    codes = model.class_codes
+    budget = {c: int((labels == i).sum()) for i, c in enumerate(codes)}
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        materialize(model, budget, Path(folder) / "ddpm", generator_name="ddpm", class_codes=codes,
+                    batch_size=args.batch_size, image_size=config.image_size)  # fmt: skip
+        materialize_rate = len(labels) / (time.perf_counter() - start)
+    steps = model.hparams.sampling_steps or 50
+    print(f"materialize ({model.hparams.sampler}-{steps}, guidance {guidance}): {materialize_rate:.2f} img/s vs "
+          f"sample() {default_rate:.2f} img/s, ratio {materialize_rate / default_rate:.3f}")  # fmt: skip
     ours, our_rate = timed_samples(model, labels, len(labels), sampler="ddim", steps=50, guidance_scale=1.0)
     theirs, their_rate = pipeline_samples(model, labels, steps=50)
     print(
