@@ -98,6 +98,8 @@ class StudyConfig:
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {', '.join(known)}")
         values = dict(values)
+        if not isinstance(values.get("gen_options", {}), dict):
+            raise ConfigError(f"{where}: gen_options must be a mapping of option names to values, e.g. {{lr: 1.0e-4}}")
         if isinstance(values.get("baselines"), str):
             values["baselines"] = parse_arms(values["baselines"])
         return cls(**values)
@@ -131,22 +133,34 @@ NON_RESULT_KEYS = frozenset(
 RESULT_KEYS = frozenset(StudyConfig.fields()) - NON_RESULT_KEYS
 
 
-def parse_option(text: str) -> tuple[str, Any]:
-    """``"sampling_steps=20"`` → ``("sampling_steps", 20)``: a ``--gen-option`` with its value read as YAML.
+def parse_value(text: str) -> Any:
+    """A ``--gen-option`` value parsed from text.
 
-    Numbers, booleans, ``null`` and ``[lists]`` are parsed; anything else (e.g. a template ``"{prompt}, {age}"``, which
-    YAML would misread as a mapping or reject) stays the string as given.
+    ``true``/``false``, ``null``, an integer, a float (``5e-4`` too), a ``[list]`` of those, or else the text unchanged
+    (templates such as ``"{prompt}, {age}"`` stay strings).
     """
-    import yaml
+    stripped = text.strip()
+    if stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true"
+    if stripped.lower() in ("null", "none"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(stripped)
+        except ValueError:
+            pass
+    if stripped.startswith("[") and stripped.endswith("]"):
+        inner = stripped[1:-1].strip()
+        return [parse_value(item.strip()) for item in inner.split(",")] if inner else []
+    return text
 
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``"sampling_steps=20"`` → ``("sampling_steps", 20)``: a ``--gen-option`` and its value (:func:`parse_value`)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
-    return key.strip().replace("-", "_"), value if isinstance(parsed, dict) else parsed
+    return key.strip().replace("-", "_"), parse_value(value)
 
 
 def parse_arms(text: str) -> list[str]:

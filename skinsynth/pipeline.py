@@ -116,15 +116,16 @@ def check_config(config: StudyConfig) -> None:
         from skinsynth.models.registry import check_generator_options
 
         check_generator_options(config.generator, config.gen_options)
-    if config.generator == "ldm-lora" and not (config.pretrained_model or config.gen_options.get("pretrained_model")):
+    base = config.pretrained_model or config.gen_options.get("pretrained_model")
+    if config.generator == "ldm-lora" and not base:
         raise ConfigError(
             "--generator ldm-lora needs --pretrained-model PATH: a local diffusers Stable Diffusion 1.5 directory"
         )
-    if config.generator == "ldm-lora" and config.pretrained_model:
+    if config.generator == "ldm-lora":
         from skinsynth.models.ldm_lora.base_model import HUB_ID, check_diffusers_dir
 
-        if Path(config.pretrained_model).expanduser().exists() or not HUB_ID.match(config.pretrained_model):
-            check_diffusers_dir(config.pretrained_model)
+        if Path(str(base)).expanduser().exists() or not HUB_ID.match(str(base)):
+            check_diffusers_dir(str(base))
 
 
 def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
@@ -273,7 +274,12 @@ class FewShotStudy:
 
         from skinsynth.callbacks.sample_grid import SampleGridCallback
         from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback, materialize
-        from skinsynth.models.registry import check_checkpoint_options, load_generator, make_generator
+        from skinsynth.models.registry import (
+            check_checkpoint_options,
+            effective_options,
+            load_generator,
+            make_generator,
+        )
         from skinsynth.tracking import finish, make_logger
 
         c, name = self.config, self.config.generator
@@ -286,11 +292,13 @@ class FewShotStudy:
         gen_options = self.generator_options()
         if last.is_file():
             saved = torch.load(last, map_location="cpu", weights_only=True)
-            check_checkpoint_options(last, saved.get("hyper_parameters", {}), gen_options)
+            # every setting, not only the ones given now: a resumed run must continue the same model
+            requested = effective_options(name, gen_options)
+            check_checkpoint_options(last, saved.get("hyper_parameters", {}), requested)
             if saved.get("epoch", -1) + 1 >= c.gen_epochs:
                 print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
-                model = load_generator(name, last, self.class_codes, c.image_size, gen_options)
-                materialize(model, budget, folder, image_size=c.image_size, **options)
+                model = load_generator(name, last, self.class_codes, c.image_size, requested)
+                materialize(model.to(self.sampling_device()), budget, folder, image_size=c.image_size, **options)
                 return folder
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
@@ -333,11 +341,26 @@ class FewShotStudy:
         return folder
 
     def generator_options(self) -> dict[str, Any]:
-        """Constructor arguments of the generator: ``--gen-option`` values, plus ``--pretrained-model``."""
-        options = dict(self.config.gen_options)
+        """Constructor arguments of the generator: ``--gen-option`` values, plus ``--pretrained-model``.
+
+        A local base-model path is made absolute, so a resumed run finds it from any working directory.
+        """
+        from skinsynth.models.registry import check_generator_options
+
+        options = check_generator_options(self.config.generator, self.config.gen_options)
         if self.config.pretrained_model and self.config.generator == "ldm-lora":
             options.setdefault("pretrained_model", self.config.pretrained_model)
+        base = options.get("pretrained_model")
+        if base and Path(str(base)).expanduser().exists():
+            options["pretrained_model"] = str(Path(str(base)).expanduser().resolve())
         return options
+
+    def sampling_device(self) -> str:
+        """Where a reloaded generator samples: the first GPU when the study may use one, else the CPU."""
+        import torch
+
+        wants_gpu = self.config.accelerator in ("auto", "gpu", "cuda")
+        return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
 
     # -- stage 3: classifier arms -------------------------------------------------------------------------------------
     def _training_budget(self, real_train_images: int) -> dict[str, Any]:

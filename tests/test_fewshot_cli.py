@@ -221,10 +221,15 @@ def test_generator_options_are_checked(tmp_path: Path, toy_dir: Path, capsys) ->
     tiny = ["--gen-option", "preset=tiny", "--gen-option", "sampling_steps=1", "--baselines", "real"]
     assert fewshot.main([*args, *tiny]) == 0
     capsys.readouterr()
-    # the same run directory with other options must not silently reuse the trained generator
+    # the same run directory with other options must not silently reuse the trained generator ...
     assert fewshot.main([*args, *tiny, "--gen-option", "guidance_scale=3"]) == 2
     err = capsys.readouterr().err
-    assert "guidance_scale: checkpoint 2.0, requested 3" in err and "--run-dir" in err
+    assert "guidance_scale: checkpoint 2.0, now 3" in err and "--gen-option guidance_scale=2.0" in err
+    # ... nor continue it with the defaults when an option is left out
+    assert fewshot.main([*args, "--gen-option", "sampling_steps=1", "--baselines", "real"]) == 2
+    assert "preset: checkpoint 'tiny', now 'small'" in capsys.readouterr().err
+    assert fewshot.main([*args, *tiny, "--gen-option", "lr=fast"]) == 2
+    assert "option 'lr' of generator 'ddpm' expects a number, got 'fast'" in capsys.readouterr().err
 
 
 def test_ldm_lora_needs_a_diffusers_directory(tmp_path: Path, toy_dir: Path, capsys) -> None:
@@ -266,6 +271,9 @@ def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:
         ("class_tokens=true", ("class_tokens", True)),
         ("caption_template={prompt}, {age}", ("caption_template", "{prompt}, {age}")),
         ("prompt_template={class_name}", ("prompt_template", "{class_name}")),
+        ("lr=5e-4", ("lr", 5e-4)),
+        ("negative_prompt=no", ("negative_prompt", "no")),
+        ("target_modules=[to_q, to_v]", ("target_modules", ["to_q", "to_v"])),
     ],
 )
 def test_gen_option_values(text: str, expected: tuple) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,14 +48,48 @@ def generator_option_names(name: str) -> list[str]:
     return [p for p in parameters if p not in ("self", *STUDY_ARGUMENTS)]
 
 
-def check_generator_options(name: str, options: Mapping[str, object]) -> None:
-    """Raise a :class:`ConfigError` naming the options ``name`` does not have (and the ones it has)."""
+def check_generator_options(name: str, options: Mapping[str, object]) -> dict[str, object]:
+    """``options`` with numbers given as text converted (``"5e-4"`` → 0.0005).
+
+    Raises:
+        ConfigError: an option ``name`` does not have (the valid ones are listed), or text where a number is expected.
+    """
     from skinsynth.errors import ConfigError
 
     valid = generator_option_names(name)
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(f"generator {name!r} has no option(s) {unknown}; valid options: {', '.join(valid)}")
+    hints = typing.get_type_hints(generator_class(name).__init__)
+    coerced = dict(options)
+    for key, value in options.items():
+        kinds = _scalar_types(hints.get(key))
+        if isinstance(value, str) and kinds & {int, float} and str not in kinds:
+            try:
+                coerced[key] = int(value) if kinds & {int, float} == {int} else float(value)
+            except ValueError:
+                raise ConfigError(f"option {key!r} of generator {name!r} expects a number, got {value!r}") from None
+    return coerced
+
+
+def _scalar_types(hint: object) -> set[type]:
+    """The scalar types a (possibly nested Optional / Sequence / Literal) annotation admits."""
+    if hint is None:
+        return set()
+    if typing.get_origin(hint) is typing.Literal:
+        return {type(a) for a in typing.get_args(hint)}
+    args = typing.get_args(hint)
+    if args:
+        return set().union(*(_scalar_types(a) for a in args))
+    return {hint} if isinstance(hint, type) else set()
+
+
+def effective_options(name: str, options: Mapping[str, object]) -> dict[str, object]:
+    """Every constructor option of ``name`` as a new module would get it: defaults < registry entry < ``options``."""
+    parameters = inspect.signature(generator_class(name).__init__).parameters
+    defaults = {k: parameters[k].default for k in generator_option_names(name)
+                if parameters[k].default is not inspect.Parameter.empty}  # fmt: skip
+    return {**defaults, **GENERATOR_OPTIONS.get(name, {}), **options}
 
 
 def make_generator(name: str, *, class_codes: list[str], image_size: int, **overrides: object) -> object:
@@ -62,8 +97,7 @@ def make_generator(name: str, *, class_codes: list[str], image_size: int, **over
 
     ``overrides`` are constructor arguments (``--gen-option``); unknown ones raise a :class:`ConfigError`.
     """
-    check_generator_options(name, overrides)
-    options = {**GENERATOR_OPTIONS.get(name, {}), **overrides}
+    options = {**GENERATOR_OPTIONS.get(name, {}), **check_generator_options(name, overrides)}
     return generator_class(name)(
         num_classes=len(class_codes), class_codes=class_codes, image_size=image_size, **options
     )
@@ -84,7 +118,9 @@ def load_generator(
     path = Path(checkpoint)
     if not path.is_file():
         raise DataError(f"generator checkpoint {str(path)!r} does not exist")
-    model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    # the base model of ldm-lora may have moved: the caller's path wins (its fingerprint is checked on loading)
+    base = {"pretrained_model": options["pretrained_model"]} if options and options.get("pretrained_model") else {}
+    model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True, **base)
     saved_codes = list(model.hparams.get("class_codes") or [])
     if saved_codes != list(class_codes):
         raise DataError(
@@ -100,18 +136,25 @@ def load_generator(
     return model
 
 
-def check_checkpoint_options(path: str | Path, hparams: Mapping[str, object], options: Mapping[str, object]) -> None:
-    """Raise a :class:`ConfigError` when ``options`` differ from the hyperparameters saved in checkpoint ``path``."""
+def check_checkpoint_options(
+    path: str | Path, hparams: Mapping[str, object], options: Mapping[str, object],
+    ignore: tuple[str, ...] = ("pretrained_model",),
+) -> None:  # fmt: skip
+    """Raise a :class:`ConfigError` when ``options`` differ from the hyperparameters saved in checkpoint ``path``.
+
+    ``ignore`` lists options checked otherwise (the base model of ``ldm-lora`` is identified by its fingerprint, so
+    it may move or be given by another path).
+    """
     from skinsynth.errors import ConfigError
 
-    differing = {k: (hparams.get(k), v) for k, v in options.items() if _differs(hparams.get(k), v)}
+    differing = {k: (hparams.get(k), v) for k, v in options.items()
+                 if k not in ignore and _differs(hparams.get(k), v)}  # fmt: skip
     if differing:
-        described = "; ".join(
-            f"{k}: checkpoint {saved!r}, requested {wanted!r}" for k, (saved, wanted) in differing.items()
-        )
+        described = "; ".join(f"{k}: checkpoint {saved!r}, now {wanted!r}" for k, (saved, wanted) in differing.items())
+        flags = " ".join(f"--gen-option {k}={saved}" for k, (saved, _) in differing.items())
         raise ConfigError(
-            f"generator checkpoint {str(path)!r} was trained with other options ({described}); use a new --run-dir "
-            "or drop the --gen-option"
+            f"generator checkpoint {str(path)!r} was trained with other settings ({described}); to continue it, "
+            f"pass its settings ({flags}), or start a new --run-dir"
         )
 
 

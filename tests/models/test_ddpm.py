@@ -111,6 +111,7 @@ def test_sampling_is_deterministic_per_seed_and_independent_of_the_batch(sampler
     assert first.shape == (3, 3, SIZE, SIZE) and first.dtype == torch.float32
     assert first.min() >= 0 and first.max() <= 1
     assert torch.equal(first, again)
+    assert torch.equal(model.sample(labels, tuple(seeds(1, 2, 3)), sampler=sampler, steps=4), first)
     assert torch.allclose(first[1], alone[0], atol=1e-5)  # a sample depends on its own seed only
     other = model.sample(labels, seeds(4, 5, 6), sampler=sampler, steps=4)
     assert not torch.allclose(first, other)

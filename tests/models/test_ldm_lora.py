@@ -88,6 +88,10 @@ def test_adapter_checkpoint_holds_only_adapters_and_reproduces_samples(tiny_sd_d
     assert torch.equal(loaded.sample(labels, seeds(1, 2, 3)), expected)  # bit for bit
     assert expected.shape == (3, 3, SIZE, SIZE) and expected.min() >= 0 and expected.max() <= 1
     assert torch.allclose(loaded.sample(labels[1:2], seeds(2))[0], expected[1], atol=1e-5)  # per-sample seeds
+    moved = shutil.copytree(tiny_sd_dir, tmp_path / "moved-sd")  # the base model may move: its fingerprint counts
+    relocated = load_generator("ldm-lora", path, CODES, SIZE, {"pretrained_model": str(moved)})
+    assert relocated.hparams.pretrained_model == str(moved)
+    assert torch.equal(relocated.sample(labels, seeds(1, 2, 3)), expected)
 
 
 def test_an_adapter_for_another_base_model_is_refused(tiny_sd_dir: Path, tmp_path: Path) -> None:
@@ -144,18 +148,25 @@ def test_two_phase_schedule_trains_the_text_encoder_only_from_its_start_step(tin
 
 
 def test_frozen_weights_in_bf16_keep_trainable_tensors_in_fp32(tiny_sd_dir: Path, tmp_path: Path) -> None:
-    model = ldm(tiny_sd_dir, base_dtype="bfloat16")
+    model = ldm(tiny_sd_dir, base_dtype="bfloat16", text_encoder_lora=True)
+    trainable = set(model.trainable_names())
+
+    def dtypes() -> tuple[set, set]:
+        frozen = {p.dtype for n, p in model.named_parameters() if n not in trainable}
+        return {p.dtype for p in model.trainable_parameters()}, frozen
+
+    assert dtypes() == ({torch.float32}, {torch.bfloat16})
     losses: list[float] = []
 
     class Record(L.Callback):
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
             losses.append(float(outputs["loss"]))
 
-    fit(model, tmp_path, precision="bf16-true", callbacks=[Record()])
-    assert {p.dtype for p in model.trainable_parameters()} == {torch.float32}
-    frozen = {p.dtype for n, p in model.named_parameters() if n not in set(model.trainable_names())}
-    assert frozen == {torch.bfloat16}
+    fit(model, tmp_path, precision="bf16-mixed", callbacks=[Record()])
+    assert dtypes() == ({torch.float32}, {torch.bfloat16})
     assert len(losses) == 1 and torch.isfinite(torch.tensor(losses[0]))
+    with pytest.raises(ConfigError, match="precision 'bf16-true' would cast the LoRA adapters"):
+        fit(ldm(tiny_sd_dir), tmp_path, precision="bf16-true")
 
 
 def test_structured_captions_from_metadata_and_an_attributes_csv(tmp_path: Path) -> None:
@@ -192,7 +203,11 @@ def test_training_uses_structured_captions_by_batch_index(tiny_sd_dir: Path, tmp
         "a dermoscopic image of dermatofibroma, irregular border",
         "a dermoscopic image of melanoma, regular border",
     ]
+    encoded: list[list[str]] = []
+    original = model.encode_prompts
+    model.encode_prompts = lambda prompts: encoded.append(list(prompts)) or original(prompts)
     fit(model, tmp_path)
+    assert encoded == [[f"{model.prompts[k]}, {'irregular' if k % 2 else 'regular'} border" for k in range(7)]]
 
 
 def test_bad_input_gets_specific_errors(tiny_sd_dir: Path, tmp_path: Path) -> None:

@@ -266,6 +266,8 @@ class DDPMModule(BaseModule):
         unet.eval()
         size = hp.image_size
         x = randn((len(labels), 3, size, size), generator, self.device) * scheduler.init_noise_sigma
+        if isinstance(generator, Sequence) and not isinstance(generator, torch.Generator):
+            generator = list(generator)  # diffusers takes per-sample generators as a list only
         noise_generator = generator if sampler == "ddpm" else None  # DDIM (η = 0) and DPM-Solver++ are deterministic
         for t in scheduler.timesteps:
             model_input = scheduler.scale_model_input(x, t)

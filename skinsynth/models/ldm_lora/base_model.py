@@ -62,10 +62,18 @@ def _has_weights(folder: Path) -> bool:
     return any(folder.glob("*.safetensors")) or any(folder.glob("*.bin"))
 
 
-def load_base_model(name_or_path: str | Path) -> StableDiffusionParts:
-    """Load tokenizer, text encoder, VAE, U-Net and noise scheduler from a local directory or a hub id."""
+def load_base_model(name_or_path: str | Path, dtype: Any = None) -> StableDiffusionParts:
+    """Load tokenizer, text encoder, VAE, U-Net and noise scheduler from a local directory or a hub id.
+
+    Args:
+        name_or_path: the diffusers directory (or hub id).
+        dtype: the ``torch.dtype`` of the loaded weights (default float32, whatever dtype the files hold).
+    """
+    import torch
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
+
+    dtype = dtype or torch.float32
 
     text = str(name_or_path)
     local = Path(text).expanduser()
@@ -76,13 +84,14 @@ def load_base_model(name_or_path: str | Path) -> StableDiffusionParts:
     try:
         return StableDiffusionParts(
             tokenizer=CLIPTokenizer.from_pretrained(source, subfolder="tokenizer", **options),
-            text_encoder=CLIPTextModel.from_pretrained(source, subfolder="text_encoder", **options),
-            vae=AutoencoderKL.from_pretrained(source, subfolder="vae", **options),
-            unet=UNet2DConditionModel.from_pretrained(source, subfolder="unet", **options),
+            text_encoder=CLIPTextModel.from_pretrained(source, subfolder="text_encoder", dtype=dtype, **options),
+            vae=AutoencoderKL.from_pretrained(source, subfolder="vae", torch_dtype=dtype, **options),
+            unet=UNet2DConditionModel.from_pretrained(source, subfolder="unet", torch_dtype=dtype, **options),
             noise_scheduler=DDPMScheduler.from_pretrained(source, subfolder="scheduler", **options),
         )
     except OSError as error:
-        raise DataError(f"cannot load the Stable Diffusion model {text!r}: {error}") from error
+        hint = "" if options else f" (there is no local directory {text!r} either)"
+        raise DataError(f"cannot load the Stable Diffusion model {text!r}{hint}: {error}") from error
 
 
 IGNORED_CONFIG_KEYS = {

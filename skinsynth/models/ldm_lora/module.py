@@ -6,9 +6,9 @@ usual latent noise-prediction loss (optional min-SNR-γ weighting). Checkpoints 
 reference to the base model and its fingerprint; loading one rebuilds the base model from ``pretrained_model`` and
 refuses a different base. Sampling goes through diffusers' ``StableDiffusionPipeline`` with the adapters in place.
 
-Precision: the frozen weights may be stored in bf16/fp16 (``base_dtype``) to save memory; the trainable tensors are
-kept in fp32 whatever the Trainer precision (they are upcast when the optimizer is built). bf16 is the recommended
-setting on A100s (``precision="bf16-mixed", base_dtype="bfloat16"``).
+Precision: the frozen weights may be stored in bf16/fp16 (``base_dtype``) to save memory while the trainable tensors
+stay fp32; use a mixed Trainer precision (``bf16-mixed`` recommended on A100s, or ``16-mixed``). The ``*-true``
+precisions would cast the adapters too and are refused.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class LDMLoRAModule(BaseModule):
         gradient_checkpointing: trade compute for memory in the U-Net (and text encoder).
         sampler: ``ddim`` or ``dpm`` (DPM-Solver++) for sampling.
         sampling_steps: inference steps.
-        guidance_scale: classifier-free guidance scale (the base model's empty-prompt branch).
+        guidance_scale: classifier-free guidance scale; the unconditional branch is the (adapted) model's response to
+            the empty prompt, which fine-tuning does not train, so it stays close to the base model's.
         negative_prompt: negative prompt for sampling.
     """
 
@@ -114,7 +115,6 @@ class LDMLoRAModule(BaseModule):
         if lora_rank < 1:
             raise ConfigError(f"lora_rank must be at least 1, got {lora_rank}")
         super().__init__()
-        self.strict_loading = False  # checkpoints hold the adapters only; the base comes from pretrained_model
         self.captions: list[str] | None = None
         self._pipeline: Any = None
 
@@ -124,19 +124,15 @@ class LDMLoRAModule(BaseModule):
         from peft import LoraConfig
 
         hp = self.hparams
-        parts = load_base_model(hp.pretrained_model)
+        parts = load_base_model(hp.pretrained_model, DTYPES[hp.base_dtype])
         self.base_fingerprint = fingerprint(parts)
         self.tokenizer = parts.tokenizer
         self.noise_scheduler = parts.noise_scheduler
         self.vae, self.text_encoder, self.unet = parts.vae, parts.text_encoder, parts.unet
         for network in (self.vae, self.text_encoder, self.unet):
             network.requires_grad_(False)
-        self.resolution = int(hp.resolution or hp.image_size)
+        self.resolution = int(hp.resolution or self.native_resolution())
         self.check_resolution(self.resolution)
-        dtype = DTYPES[hp.base_dtype]
-        if dtype != torch.float32:
-            for network in (self.vae, self.text_encoder, self.unet):
-                network.to(dtype)
         names = list(hp.class_names) if hp.class_names else class_names(self.class_codes)
         if len(names) != hp.num_classes:
             raise ConfigError(f"{len(names)} class names for {hp.num_classes} classes")
@@ -156,7 +152,11 @@ class LDMLoRAModule(BaseModule):
         if hp.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
             if hp.text_encoder_lora or hp.class_tokens:
-                self.text_encoder.gradient_checkpointing_enable()
+                self.text_encoder.activation_checkpointing_enable()
+
+    def native_resolution(self) -> int:
+        """The image size the base model was trained at (U-Net sample size × VAE down-sampling; 512 for SD 1.5)."""
+        return int(self.unet.config.sample_size) * 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     def check_resolution(self, resolution: int) -> None:
         """Raise a :class:`ConfigError` when the VAE and U-Net cannot process ``resolution`` px images."""
@@ -166,7 +166,8 @@ class LDMLoRAModule(BaseModule):
         if resolution < factor or resolution % factor:
             raise ConfigError(
                 f"resolution {resolution} px does not fit this model: the VAE downsamples {vae_factor}× and the U-Net "
-                f"{unet_factor}× more, so use a multiple of {factor} (e.g. {factor * 2}, {factor * 4}, {factor * 8})"
+                f"{unet_factor}× more, so use a multiple of {factor} (e.g. --gen-option resolution="
+                f"{self.native_resolution()}, the base model's own resolution)"
             )
 
     def add_class_tokens(self, names: Sequence[str]) -> None:
@@ -181,7 +182,14 @@ class LDMLoRAModule(BaseModule):
                 embedding.weight[self.tokenizer(name, add_special_tokens=False).input_ids].float().mean(0)
                 for name in names
             ])  # fmt: skip
+        first = embedding.num_embeddings
         self.tokenizer.add_tokens(tokens)
+        ids = self.tokenizer.convert_tokens_to_ids(tokens)
+        if ids != list(range(first, first + len(tokens))):
+            raise DataError(
+                f"the base tokenizer has {len(self.tokenizer) - len(tokens)} tokens but the "
+                f"text encoder embeds {first}; class tokens need them to agree (is the tokenizer from this model?)"
+            )
         self.text_encoder.set_input_embeddings(ExtendedEmbedding(embedding, start))
 
     def trainable_names(self) -> list[str]:
@@ -194,13 +202,31 @@ class LDMLoRAModule(BaseModule):
         return [named[n] for n in self.trainable_names()]
 
     def upcast_trainable(self) -> None:
-        """Keep the trainable tensors in fp32 (also after a Trainer precision plugin converted the module)."""
+        """Make the adapters and class-token vectors trainable and fp32 (peft may create them in the base dtype)."""
         for parameter in self.trainable_parameters():
             parameter.requires_grad_(True)
             if parameter.dtype != torch.float32:
                 parameter.data = parameter.data.float()
 
     # -- training -------------------------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Refuse Trainer settings that would break fp32 adapters or the two-phase schedule."""
+        trainer = self.trainer
+        if str(trainer.precision) in ("16-true", "bf16-true"):
+            raise ConfigError(
+                f"precision {trainer.precision!r} would cast the LoRA adapters to half precision; use "
+                "'bf16-mixed' (or '16-mixed') with --gen-option base_dtype=bfloat16 (float16) to store the frozen "
+                "weights in half precision while the adapters stay fp32"
+            )
+        two_phase = self.hparams.text_encoder_lora and self.hparams.text_encoder_start_step > 0
+        ddp_kwargs = getattr(trainer.strategy, "_ddp_kwargs", {}) or {}
+        if two_phase and trainer.world_size > 1 and not ddp_kwargs.get("find_unused_parameters"):
+            raise ConfigError(
+                "the two-phase schedule (text_encoder_start_step > 0) leaves the text-encoder adapters unused in "
+                "phase 1, which DDP rejects; use strategy 'ddp_find_unused_parameters_true' or "
+                "text_encoder_start_step=0"
+            )
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over the adapters (weight decay) and the class-token vectors (no weight decay)."""
         self.upcast_trainable()
@@ -292,7 +318,10 @@ class LDMLoRAModule(BaseModule):
                                     "fingerprint": self.base_fingerprint}  # fmt: skip
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse adapters trained on another base model, or a checkpoint missing adapter tensors."""
+        """Refuse adapters trained on another base model or missing tensors; add the frozen base weights.
+
+        With the frozen weights added, Lightning's strict ``load_state_dict`` also rejects unknown tensors.
+        """
         base = checkpoint.get("base_model") or {}
         if base.get("fingerprint") != self.base_fingerprint:
             raise DataError(
@@ -303,6 +332,9 @@ class LDMLoRAModule(BaseModule):
         missing = sorted(set(self.trainable_names()) - set(checkpoint.get("state_dict", {})))
         if missing:
             raise DataError(f"the adapter checkpoint lacks {len(missing)} adapter tensor(s), e.g. {missing[:3]}")
+        trainable = set(self.trainable_names())
+        frozen = {k: v for k, v in self.state_dict().items() if k not in trainable}
+        checkpoint["state_dict"] = {**frozen, **checkpoint["state_dict"]}
 
     # -- sampling -------------------------------------------------------------------------------------------------
     def pipeline(self, sampler: str) -> Any:
