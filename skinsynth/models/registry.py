@@ -13,12 +13,16 @@ GENERATORS: dict[str, str | None] = {
     "cvae": "skinsynth.models.cvae.module:CVAEModule",
     "gan": "skinsynth.models.gan.module:ConditionalGANModule",
     "gan-per-class": "skinsynth.models.gan.module:ConditionalGANModule",
+    "gan-diffaug": "skinsynth.models.gan.module:ConditionalGANModule",
     "ddpm": "skinsynth.models.ddpm.module:DDPMModule",
     "ldm-lora": "skinsynth.models.ldm_lora.module:LDMLoRAModule",
 }
 
 # Constructor arguments that make a registry entry differ from its class's defaults.
-GENERATOR_OPTIONS: dict[str, dict[str, object]] = {"gan-per-class": {"per_class": True}}
+GENERATOR_OPTIONS: dict[str, dict[str, object]] = {
+    "gan-per-class": {"per_class": True},
+    "gan-diffaug": {"diff_augment": "color,translation,cutout"},
+}
 
 
 def generator_names() -> list[str]:

@@ -64,12 +64,13 @@ class StepRecorder(L.Callback):
             optimizer.register_step_post_hook(after)
 
 
-@pytest.mark.parametrize("per_class", [False, True])
+@pytest.mark.parametrize(("per_class", "diff_augment"), [(False, ""), (True, ""), (False, "color,translation,cutout")])
 def test_gan_manual_optimization_updates_generator_and_discriminator_separately(
-    tmp_path: Path, per_class: bool
+    tmp_path: Path, per_class: bool, diff_augment: str
 ) -> None:
     torch.manual_seed(0)
-    gan = ConditionalGANModule(7, CODES, image_size=SIZE, base_channels=8, d_base_channels=8, per_class=per_class)
+    gan = ConditionalGANModule(7, CODES, image_size=SIZE, base_channels=8, d_base_channels=8, per_class=per_class,
+                               diff_augment=diff_augment)  # fmt: skip
     recorder = StepRecorder()
     trainer = fit(gan, tmp_path, steps=2, callbacks=[recorder])
     assert int(gan.g_steps) == 2 and int(gan.d_steps) == 2
