@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from torch import Tensor, nn
@@ -25,6 +24,7 @@ from torch.optim.swa_utils import AveragedModel
 from skinsynth.errors import ConfigError
 from skinsynth.models.base import BaseModule, RandomSource, check_labels, randn
 from skinsynth.models.ddpm.networks import build_unet, resolve_preset
+from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
 
 SAMPLERS = ("ddpm", "ddim", "dpm")
 PREVIEW_STEPS = 20
@@ -158,13 +158,7 @@ class DDPMModule(BaseModule):
 
     def loss_weights(self, timesteps: Tensor) -> Tensor:
         """Per-sample loss weights: 1, or min-SNR-γ (``min(SNR, γ) / SNR`` for ε, ``/ (SNR + 1)`` for v)."""
-        gamma = self.hparams.min_snr_gamma
-        if not gamma:
-            return torch.ones(len(timesteps), device=timesteps.device)
-        alphas = self.noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
-        snr = alphas / (1 - alphas)
-        clipped = snr.clamp(max=gamma)
-        return clipped / (snr + 1) if self.hparams.prediction_type == "v_prediction" else clipped / snr
+        return min_snr_weights(self.noise_scheduler, timesteps, self.hparams.min_snr_gamma)
 
     def diffusion_loss(self, images: Tensor, labels: Tensor) -> Tensor:
         """The denoising loss of a batch of images in [0, 1] (labels dropped to the null class with p)."""
@@ -175,10 +169,8 @@ class DDPMModule(BaseModule):
         noise = torch.randn_like(x0)
         t = torch.randint(0, self.hparams.num_train_timesteps, (len(x0),), device=x0.device)
         noisy = self.noise_scheduler.add_noise(x0, noise, t)
-        target = noise if self.hparams.prediction_type == "epsilon" else self.noise_scheduler.get_velocity(x0, noise, t)
         prediction = self.unet(noisy, t, class_labels=labels).sample
-        per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
-        return (per_sample * self.loss_weights(t)).mean()
+        return weighted_mse(prediction, denoising_target(self.noise_scheduler, x0, noise, t), self.loss_weights(t))
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         labels = check_labels(batch["label"], self.hparams.num_classes).to(self.device)

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from skinsynth.errors import ConfigError, DataError
 from skinsynth.models.base import BaseModule, RandomSource, check_labels
+from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
 from skinsynth.models.ldm_lora.base_model import fingerprint, load_base_model
 from skinsynth.models.ldm_lora.networks import ExtendedEmbedding
 from skinsynth.models.ldm_lora.prompts import (
@@ -277,13 +278,7 @@ class LDMLoRAModule(BaseModule):
 
     def loss_weights(self, timesteps: Tensor) -> Tensor:
         """Per-sample weights: 1, or min-SNR-γ."""
-        gamma = self.hparams.min_snr_gamma
-        if not gamma:
-            return torch.ones(len(timesteps), device=timesteps.device)
-        alphas = self.noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
-        snr = alphas / (1 - alphas)
-        clipped = snr.clamp(max=gamma)
-        return clipped / (snr + 1) if self.noise_scheduler.config.prediction_type == "v_prediction" else clipped / snr
+        return min_snr_weights(self.noise_scheduler, timesteps, self.hparams.min_snr_gamma)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         labels = check_labels(batch["label"], self.hparams.num_classes).to(self.device)
@@ -300,12 +295,8 @@ class LDMLoRAModule(BaseModule):
         with torch.set_grad_enabled(text_trains):
             hidden = self.encode_prompts(self.batch_prompts(batch, labels))
         prediction = self.unet(noisy.to(self.unet.dtype), t, encoder_hidden_states=hidden.to(self.unet.dtype)).sample
-        if self.noise_scheduler.config.prediction_type == "v_prediction":
-            target = self.noise_scheduler.get_velocity(latents, noise, t)
-        else:
-            target = noise
-        per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
-        loss = (per_sample * self.loss_weights(t)).mean()
+        target = denoising_target(self.noise_scheduler, latents, noise, t)
+        loss = weighted_mse(prediction, target, self.loss_weights(t))
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
         return loss
 
