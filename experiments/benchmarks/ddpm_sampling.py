@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=70, help="generated images per sampler (balanced over classes)")
     parser.add_argument("--batch-size", type=int, default=70)
     parser.add_argument("--samplers", default="ddpm:1000,ddim:50,ddim:25")
+    parser.add_argument("--guidance", type=float, help="guidance scale for the sampler comparison (default: model's)")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
     config = StudyConfig.from_dict(StudyConfig.from_yaml(run_dir / "config.yaml"))
@@ -100,7 +101,7 @@ def main() -> None:
     num_classes = model.hparams.num_classes
     labels = torch.arange(num_classes).repeat(args.images // num_classes + 1)[: args.images]
     real = balanced_real_images(config, run_dir, per_class=max(1, args.images // num_classes))
-    guidance = model.hparams.guidance_scale
+    guidance = model.hparams.guidance_scale if args.guidance is None else args.guidance
     millions = sum(p.numel() for p in model.unet.parameters()) / 1e6
     print(f"torch threads {torch.get_num_threads()}; {config.image_size} px, {args.images} images per sampler, "
           f"guidance {guidance}, EMA U-Net {millions:.2f} M parameters")  # fmt: skip
@@ -108,7 +109,9 @@ def main() -> None:
     base_rate = None
     for spec in args.samplers.split(","):
         sampler, steps = spec.split(":")
-        images, rate = timed_samples(model, labels, args.batch_size, sampler=sampler, steps=int(steps))
+        images, rate = timed_samples(
+            model, labels, args.batch_size, sampler=sampler, steps=int(steps), guidance_scale=guidance
+        )
         base_rate = base_rate or rate
         scores = feature_distances(features, real.split(64), images.split(64))
         print(f"{spec:>10} {rate:>8.2f} {rate / base_rate:>8.1f}× {scores['fid']:>8.2f} "
@@ -121,8 +124,10 @@ def main() -> None:
         materialize(model, budget, Path(folder) / "ddpm", generator_name="ddpm", class_codes=codes,
                     batch_size=args.batch_size, image_size=config.image_size)  # fmt: skip
         materialize_rate = len(labels) / (time.perf_counter() - start)
-    steps = model.hparams.sampling_steps or 50
-    print(f"materialize ({model.hparams.sampler}-{steps}, guidance {guidance}): {materialize_rate:.2f} img/s vs "
+    sampler = model.hparams.sampler
+    steps = model.hparams.sampling_steps or (model.hparams.num_train_timesteps if sampler == "ddpm" else 50)
+    print(f"materialize (defaults: {sampler}-{steps}, guidance {model.hparams.guidance_scale}): "
+          f"{materialize_rate:.2f} img/s vs "
           f"sample() {default_rate:.2f} img/s, ratio {materialize_rate / default_rate:.3f}")  # fmt: skip
     ours, our_rate = timed_samples(model, labels, len(labels), sampler="ddim", steps=50, guidance_scale=1.0)
     theirs, their_rate = pipeline_samples(model, labels, steps=50)
