@@ -128,6 +128,17 @@ def check_config(config: StudyConfig) -> None:
             check_diffusers_dir(str(base))
 
 
+def generator_checkpoint(folder: Path) -> Any:
+    """A ``ModelCheckpoint`` that rewrites ``folder/last.ckpt`` after every generator epoch.
+
+    (``save_last=True`` with ``save_top_k=0`` writes ``last.ckpt`` only when training ends, so an interrupted run
+    would have nothing to resume from.)
+    """
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
+
+
 def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
     """Create the run directory (checking it is writable) and save or check ``config.yaml``."""
     try:
@@ -270,7 +281,6 @@ class FewShotStudy:
         """
         import lightning as L
         import torch
-        from lightning.pytorch.callbacks import ModelCheckpoint
 
         from skinsynth.callbacks.sample_grid import SampleGridCallback
         from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback, materialize
@@ -317,7 +327,7 @@ class FewShotStudy:
             precision=c.precision,
             logger=logger,
             callbacks=[
-                ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0),
+                generator_checkpoint(ckpt_dir),
                 SampleGridCallback(self.run_dir / "grids" / name, self.class_codes, c.grid_every, seed=c.seed),
                 materializer,
             ],

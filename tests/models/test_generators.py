@@ -145,3 +145,30 @@ def test_generator_checkpoint_must_match_vocabulary_and_resolution(tmp_path: Pat
         load_generator("cvae", path, CODES, 32)
     with pytest.raises(DataError, match="does not exist"):
         load_generator("cvae", tmp_path / "missing.ckpt", CODES, SIZE)
+
+
+def test_generator_checkpoint_is_rewritten_every_epoch_so_an_interrupted_run_can_resume(tmp_path: Path) -> None:
+    from skinsynth.pipeline import generator_checkpoint
+
+    seen: list[int] = []
+
+    class Interrupt(L.Callback):
+        def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            last = tmp_path / "ckpt" / "last.ckpt"
+            seen.append(torch.load(last, weights_only=True)["epoch"] if last.is_file() else -1)
+            if trainer.current_epoch == 2:
+                raise RuntimeError("power cut")
+
+    model = make_generator("cvae", class_codes=CODES, image_size=SIZE, latent_dim=8, base_channels=8)
+    trainer = L.Trainer(max_epochs=4, limit_train_batches=1, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path,
+                        callbacks=[generator_checkpoint(tmp_path / "ckpt"), Interrupt()])  # fmt: skip
+    with pytest.raises(RuntimeError, match="power cut"):
+        trainer.fit(model, DataLoader(tiny_images(), batch_size=7))
+    assert seen == [-1, 0, 1]  # after every finished epoch, not only at the end of training
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["last.ckpt"]
+    resumed = L.Trainer(max_epochs=4, limit_train_batches=1, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path, enable_checkpointing=False)  # fmt: skip
+    fresh = make_generator("cvae", class_codes=CODES, image_size=SIZE, latent_dim=8, base_channels=8)
+    resumed.fit(fresh, DataLoader(tiny_images(), batch_size=7), ckpt_path=tmp_path / "ckpt" / "last.ckpt")
+    assert resumed.global_step == 4  # 2 epochs restored + 2 more, one batch each
