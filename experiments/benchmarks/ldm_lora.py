@@ -33,7 +33,8 @@ def measure(resolution: int, batch_size: int, steps: int, rank: int) -> dict[str
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as folder:
         base = write_tiny_stable_diffusion(Path(folder) / "sd", sample_size=8)
-        model = LDMLoRAModule(num_classes=7, image_size=resolution, pretrained_model=str(base), lora_rank=rank,
+        model = LDMLoRAModule(num_classes=7, image_size=resolution, resolution=resolution,
+                              pretrained_model=str(base), lora_rank=rank,
                               sampling_steps=30, guidance_scale=5.0)  # fmt: skip
     optimizer = model.configure_optimizers()
     batch = {"image": torch.rand(batch_size, 3, resolution, resolution), "label": torch.arange(batch_size) % 7}
