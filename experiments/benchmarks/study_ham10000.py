@@ -16,7 +16,7 @@ The DDPM arms at 32 px (issue #5; a separate run root, since the resolution diff
     python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds 0,1,2 \
         --shots 50 --image-size 32 --epochs 30 --val-fraction 0.1 --run-root runs/bench-ddpm32 \
         --baselines real --generators ddpm --gen-epochs 150 --grid-every 50 --gen-option preset=small \
-        --gen-option lr=5e-4 --gen-option ema_decay=0.995 --gen-option sampling_steps=20
+        --gen-option lr=5e-4 --gen-option ema_decay=0.995 --gen-option sampling_steps=25 --gen-option eta=1
 
 Each seed is one study run directory (``<run-root>/ham<shots>_seed<seed>``); each generator is one run of the study
 in it. The requested arms of every seed are then aggregated into Markdown tables (stdout and

@@ -68,6 +68,10 @@ class DDPMModule(BaseModule):
         ema_decay: EMA decay (0 disables the EMA; sampling then uses the raw weights).
         sampler: default sampler, ``ddpm`` (ancestral, full chain), ``ddim`` (η = 0) or ``dpm`` (DPM-Solver++).
         sampling_steps: default number of sampling steps (``None``: T for ``ddpm``, 50 otherwise).
+        eta: default DDIM η, the share of fresh noise per step: 0 is the deterministic DDIM sampler, 1 the ancestral
+            (DDPM-like) one. An under-trained model (few steps on few images, as on a CPU) often leaves visible noise
+            with η = 0, because its noise estimates are shrunk towards zero and the deterministic sampler never
+            removes the rest; η = 1 corrects that at the same cost per step. Used by ``ddim`` only.
         guidance_scale: default classifier-free guidance scale s (1 = plain conditional model).
     """
 
@@ -94,6 +98,7 @@ class DDPMModule(BaseModule):
         sampler: Literal["ddpm", "ddim", "dpm"] = "ddim",
         sampling_steps: int | None = None,
         guidance_scale: float = 2.0,
+        eta: float = 0.0,
     ) -> None:
         self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
         if beta_schedule not in ("linear", "cosine"):
@@ -105,7 +110,7 @@ class DDPMModule(BaseModule):
         if not 0 <= ema_decay < 1:
             raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}")
         super().__init__()
-        self.check_sampling(sampler, sampling_steps, guidance_scale)
+        self.check_sampling(sampler, sampling_steps, guidance_scale, eta)
         self._ema_step = -1
 
     # -- networks -------------------------------------------------------------------------------------------------
@@ -188,12 +193,14 @@ class DDPMModule(BaseModule):
             self._ema_step = self.global_step
 
     # -- sampling -------------------------------------------------------------------------------------------------
-    def check_sampling(self, sampler: str, steps: int | None, guidance_scale: float) -> None:
-        """Raise a :class:`ConfigError` for an unknown sampler, bad step count or unusable guidance scale."""
+    def check_sampling(self, sampler: str, steps: int | None, guidance_scale: float, eta: float = 0.0) -> None:
+        """Raise a :class:`ConfigError` for an unknown sampler, bad step count, guidance scale or η."""
         if sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
         if steps is not None and not 1 <= steps <= self.hparams.num_train_timesteps:
             raise ConfigError(f"sampling steps must be in 1..{self.hparams.num_train_timesteps}, got {steps}")
+        if not 0 <= eta <= 1:
+            raise ConfigError(f"DDIM eta must be in [0, 1] (0 deterministic, 1 ancestral), got {eta}")
         if guidance_scale < 0:
             raise ConfigError(f"guidance scale must be >= 0 (1 = no guidance), got {guidance_scale}")
         if guidance_scale != 1 and self.null_class is None:
@@ -235,6 +242,7 @@ class DDPMModule(BaseModule):
         sampler: str | None = None,
         steps: int | None = None,
         guidance_scale: float | None = None,
+        eta: float | None = None,
     ) -> Tensor:
         """Images for ``labels`` in [0, 1], (N, 3, H, W), with the EMA weights.
 
@@ -244,12 +252,14 @@ class DDPMModule(BaseModule):
             sampler: ``ddpm``, ``ddim`` or ``dpm`` (default: the ``sampler`` hyperparameter).
             steps: sampling steps (default: ``sampling_steps``, else T for ``ddpm`` and 50 otherwise).
             guidance_scale: classifier-free guidance scale (default: the ``guidance_scale`` hyperparameter).
+            eta: DDIM η (default: the ``eta`` hyperparameter; ignored by the other samplers).
         """
         hp = self.hparams
         sampler = sampler or hp.sampler
         steps = steps or hp.sampling_steps or (hp.num_train_timesteps if sampler == "ddpm" else 50)
         scale = hp.guidance_scale if guidance_scale is None else float(guidance_scale)
-        self.check_sampling(sampler, steps, scale)
+        eta = float(hp.get("eta", 0.0) if eta is None else eta)  # checkpoints from before η have none
+        self.check_sampling(sampler, steps, scale, eta)
         labels = check_labels(labels, hp.num_classes).to(self.device)
         scheduler = self.make_sampler(sampler)
         scheduler.set_timesteps(steps, device=self.device)
@@ -260,10 +270,14 @@ class DDPMModule(BaseModule):
         x = randn((len(labels), 3, size, size), generator, self.device) * scheduler.init_noise_sigma
         if isinstance(generator, Sequence) and not isinstance(generator, torch.Generator):
             generator = list(generator)  # diffusers takes per-sample generators as a list only
-        noise_generator = generator if sampler == "ddpm" else None  # DDIM (η = 0) and DPM-Solver++ are deterministic
+        step_options: dict[str, Any] = {}
+        if sampler == "ddpm" or (sampler == "ddim" and eta > 0):  # DDIM with η = 0 and DPM-Solver++ add no noise
+            step_options["generator"] = generator
+        if sampler == "ddim":
+            step_options["eta"] = eta
         for t in scheduler.timesteps:
             model_input = scheduler.scale_model_input(x, t)
             output = self.predict_noise(unet, model_input, t, labels, scale)
-            x = scheduler.step(output, t, x, generator=noise_generator).prev_sample
+            x = scheduler.step(output, t, x, **step_options).prev_sample
         unet.train(was_training)
         return ((x.float() + 1) / 2).clamp(0, 1)
