@@ -4,12 +4,12 @@ Uses a finished study run directory (the DDPM generator and the real-only classi
 
     python experiments/benchmarks/ddpm_sampling.py --run-dir runs/bench-ddpm32/ham50_seed0 --images 70
 
-1. The same EMA U-Net and labels (balanced over classes, one seed per image) sampled with each sampler; images/s and
-   FID/KID against class-balanced real test images, in the feature space of the run's real-only classifier
-   (``skinsynth.quality``; not comparable with Inception FIDs).
+1. The same EMA U-Net and labels (balanced over classes, one seed per image) sampled with each sampler
+   (``ddim:50:1`` is DDIM-50 with η = 1); images/s and FID/KID against class-balanced real test images, in the
+   feature space of the run's real-only classifier (``skinsynth.quality``; not comparable with Inception FIDs).
 2. Materialization (PNGs + manifest) vs raw ``sample()`` throughput with the model's default sampler.
-3. DDIM-50 without guidance through ``DDPMModule.sample`` and through ``diffusers.DDIMPipeline`` on the same U-Net
-   (class labels bound to it) and scheduler: images/s ratio and the largest pixel difference of the outputs.
+3. DDIM-50 (η = 0) without guidance through ``DDPMModule.sample`` and through ``diffusers.DDIMPipeline`` on the same
+   U-Net (class labels bound to it) and scheduler: images/s ratio and the largest pixel difference of the outputs.
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def main() -> None:
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--images", type=int, default=70, help="generated images per sampler (balanced over classes)")
     parser.add_argument("--batch-size", type=int, default=70)
-    parser.add_argument("--samplers", default="ddpm:1000,ddim:50,ddim:25")
+    parser.add_argument(
+        "--samplers", default="ddpm:1000,ddim:50,ddim:25,ddim:50:1,ddim:25:1",
+        help="SAMPLER:STEPS[:ETA] list; the first is the reference of the speed-up (ETA: DDIM eta, default 0)",
+    )  # fmt: skip
     parser.add_argument("--guidance", type=float, help="guidance scale for the sampler comparison (default: model's)")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
@@ -108,9 +111,9 @@ def main() -> None:
     print(f"{'sampler':>10} {'img/s':>8} {'speed-up':>9} {'FID':>8} {'KID':>16}")
     base_rate = None
     for spec in args.samplers.split(","):
-        sampler, steps = spec.split(":")
+        sampler, steps, eta = [*spec.split(":"), "0"][:3]
         images, rate = timed_samples(
-            model, labels, args.batch_size, sampler=sampler, steps=int(steps), guidance_scale=guidance
+            model, labels, args.batch_size, sampler=sampler, steps=int(steps), guidance_scale=guidance, eta=float(eta)
         )
         base_rate = base_rate or rate
         scores = feature_distances(features, real.split(64), images.split(64))
@@ -126,14 +129,15 @@ def main() -> None:
         materialize_rate = len(labels) / (time.perf_counter() - start)
     sampler = model.hparams.sampler
     steps = model.hparams.sampling_steps or (model.hparams.num_train_timesteps if sampler == "ddpm" else 50)
-    print(f"materialize (defaults: {sampler}-{steps}, guidance {model.hparams.guidance_scale}): "
+    print(f"materialize (defaults: {sampler}-{steps}, eta {model.hparams.get('eta', 0.0)}, "
+          f"guidance {model.hparams.guidance_scale}): "
           f"{materialize_rate:.2f} img/s vs "
           f"sample() {default_rate:.2f} img/s, ratio {materialize_rate / default_rate:.3f}")  # fmt: skip
-    ours, our_rate = timed_samples(model, labels, len(labels), sampler="ddim", steps=50, guidance_scale=1.0)
+    ours, our_rate = timed_samples(model, labels, len(labels), sampler="ddim", steps=50, guidance_scale=1.0, eta=0.0)
     theirs, their_rate = pipeline_samples(model, labels, steps=50)
     print(
-        f"DDIM-50, guidance 1, {len(labels)} images in one batch: ours {our_rate:.2f} img/s, diffusers DDIMPipeline "
-        f"{their_rate:.2f} img/s, ratio {our_rate / their_rate:.3f}; "
+        f"DDIM-50 (eta 0), guidance 1, {len(labels)} images in one batch: ours {our_rate:.2f} img/s, "
+        f"diffusers DDIMPipeline {their_rate:.2f} img/s, ratio {our_rate / their_rate:.3f}; "
         f"max |difference| {float((ours - theirs).abs().max()):.2e}"
     )  # fmt: skip
 
