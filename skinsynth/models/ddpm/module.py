@@ -66,7 +66,7 @@ class DDPMModule(BaseModule):
         warmup_steps: optimizer steps of linear learning-rate warm-up.
         grad_clip: gradient-norm clipping (0 disables; a Trainer ``gradient_clip_val`` takes precedence).
         ema_decay: EMA decay (0 disables the EMA; sampling then uses the raw weights).
-        sampler: default sampler, ``ddpm`` (ancestral, full chain), ``ddim`` (η = 0) or ``dpm`` (DPM-Solver++).
+        sampler: default sampler, ``ddpm`` (ancestral, full chain), ``ddim`` (η from ``eta``) or ``dpm`` (DPM-Solver++).
         sampling_steps: default number of sampling steps (``None``: T for ``ddpm``, 50 otherwise).
         eta: default DDIM η, the share of fresh noise per step: 0 is the deterministic DDIM sampler, 1 the ancestral
             (DDPM-like) one. An under-trained model (few steps on few images, as on a CPU) often leaves visible noise
