@@ -3,13 +3,13 @@
 from skinsynth.data.records import LesionRecords
 from skinsynth.data.splits import Split, few_shot, predefined, stratified
 from skinsynth.data.synthetic import SyntheticDataset
+from skinsynth.lazy import lazy_exports
 
 __all__ = ["LesionRecords", "SkinLesionDataModule", "Split", "SyntheticDataset", "few_shot", "predefined", "stratified"]
+# the datamodule imports lightning and torch: loaded on first use
+_DATAMODULE = {"SkinLesionDataModule": "skinsynth.data.datamodule:SkinLesionDataModule"}
+__getattr__, _ = lazy_exports(__name__, _DATAMODULE)
 
 
-def __getattr__(name: str):
-    if name == "SkinLesionDataModule":
-        from skinsynth.data.datamodule import SkinLesionDataModule
-
-        return SkinLesionDataModule
-    raise AttributeError(f"module 'skinsynth.data' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -122,7 +122,7 @@ class LDMLoRAModule(BaseModule):
     # -- networks -------------------------------------------------------------------------------------------------
     def configure_models(self) -> None:
         """Load and freeze the base model, add class tokens and LoRA adapters, and build the class prompts."""
-        from peft import LoraConfig
+        from peft import LoraConfig, inject_adapter_in_model
 
         hp = self.hparams
         parts = load_base_model(hp.pretrained_model, DTYPES[hp.base_dtype])
@@ -145,9 +145,12 @@ class LDMLoRAModule(BaseModule):
                        init_lora_weights=hp.init_lora_weights, target_modules=list(hp.target_modules))
         )  # fmt: skip
         if hp.text_encoder_lora:
-            self.text_encoder.add_adapter(
+            # peft's own injection, not transformers' ``add_adapter``: that wrapper gates on its own minimum peft
+            # version, which newer transformers releases raise past what the registry offers (issue #11).
+            inject_adapter_in_model(
                 LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
-                           init_lora_weights=hp.init_lora_weights, target_modules=list(hp.text_target_modules))
+                           init_lora_weights=hp.init_lora_weights, target_modules=list(hp.text_target_modules)),
+                self.text_encoder,
             )  # fmt: skip
         self.upcast_trainable()
         if hp.gradient_checkpointing:
