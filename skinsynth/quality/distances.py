@@ -1,0 +1,40 @@
+"""FID and KID between real and synthetic images (torchmetrics) in a pluggable feature space."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from torch import Tensor, nn
+
+
+def feature_distances(
+    features: nn.Module, real: Iterable[Tensor], fake: Iterable[Tensor], kid_subset_size: int = 50
+) -> dict[str, float]:
+    """FID and KID (mean ± std over subsets) between batches of real and fake images in [0, 1].
+
+    Args:
+        features: the feature extractor (e.g. :class:`~skinsynth.quality.features.ClassifierFeatures`).
+        real: batches of real images.
+        fake: batches of generated images.
+        kid_subset_size: images per KID subset (at most the smaller set's size is used).
+
+    Raises:
+        ValueError: fewer than 2 real or 2 fake images.
+    """
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    real, fake = list(real), list(fake)
+    n = min(sum(len(b) for b in real), sum(len(b) for b in fake))
+    if n < 2:
+        raise ValueError(f"FID/KID need at least 2 real and 2 fake images, got {n}")
+    fid = FrechetInceptionDistance(feature=features, normalize=True)
+    kid = KernelInceptionDistance(feature=features, normalize=True, subset_size=min(kid_subset_size, n))
+    for batch in real:
+        fid.update(batch, real=True)
+        kid.update(batch, real=True)
+    for batch in fake:
+        fid.update(batch, real=False)
+        kid.update(batch, real=False)
+    kid_mean, kid_std = kid.compute()
+    return {"fid": float(fid.compute()), "kid": float(kid_mean), "kid_std": float(kid_std)}
