@@ -1,8 +1,8 @@
 """Synthetic image sets on disk: a folder of PNGs plus ``manifest.csv``.
 
 ``manifest.csv`` has one row per image with at least ``path`` (relative to the folder), ``label`` (index),
-``code`` (class code), ``generator`` and ``seed`` (the per-sample seed that reproduces it); writers add
-``checkpoint`` and quality-score columns. :class:`SyntheticDataset` reads such a folder into
+``code`` (class code), ``generator`` and ``seed`` (the per-sample seed that reproduces it); the materializer adds
+``checkpoint``, and any further columns (per-image scores, say) are kept as they are. :class:`SyntheticDataset` reads such a folder into
 :class:`~skinsynth.data.records.LesionRecords` (``is_synthetic=True``) and validates it; the datamodule's
 ``synthetic`` and ``mixed`` modes put these records into the training split only.
 """
