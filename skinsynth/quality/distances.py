@@ -38,3 +38,19 @@ def feature_distances(
         kid.update(batch, real=False)
     kid_mean, kid_std = kid.compute()
     return {"fid": float(fid.compute()), "kid": float(kid_mean), "kid_std": float(kid_std)}
+
+
+class _Precomputed(nn.Module):
+    """Identity "feature extractor" for features computed earlier (torchmetrics reads ``num_features``)."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: Tensor) -> Tensor:
+        return features
+
+
+def distances_from_features(real: Tensor, fake: Tensor, kid_subset_size: int = 50) -> dict[str, float]:
+    """:func:`feature_distances` for features already extracted: real (N, D) and fake (M, D)."""
+    return feature_distances(_Precomputed(real.shape[1]), [real.double()], [fake.double()], kid_subset_size)
