@@ -91,7 +91,10 @@ class SkinLesionDataModule(L.LightningDataModule):
         mode: ``fewshot``, ``real``, ``synthetic`` or ``mixed`` (module docstring).
         shots: training images per class (required for ``fewshot``; optional for ``mixed``/``synthetic``).
         val_fraction: share of the non-training data (few-shot) or of all groups (stratified) that goes to val.
-        test_fraction: share of all groups for test in a stratified split (``real`` mode without a test set).
+        test_fraction: share of all groups for test in a stratified split (``real`` mode without a test set), and
+            in a few-shot split with a pool.
+        pool_fraction: few-shot only: keep ``pool_fraction`` (0–1, 1 = all) of the training-side groups outside the
+            few-shot set as an unlabeled pool (:func:`~skinsynth.data.splits.few_shot`); ``None``: no pool.
         test_dataset: reader name of an external test set (e.g. ``isic2018_test``); used with ``test_data_dir``.
         test_data_dir: folder of the external test set; when given, the test split is that set.
         test_records: already-read external test records (instead of ``test_dataset``/``test_data_dir``).
@@ -120,6 +123,7 @@ class SkinLesionDataModule(L.LightningDataModule):
         shots: int | None = None,
         val_fraction: float = 0.2,
         test_fraction: float = 0.2,
+        pool_fraction: float | None = None,
         test_dataset: str = "isic2018_test",
         test_data_dir: str | Path | None = None,
         test_records: LesionRecords | None = None,
@@ -149,6 +153,8 @@ class SkinLesionDataModule(L.LightningDataModule):
             raise ConfigError(f"unknown augment {augment!r}; choose one of {', '.join(AUGMENTS)}")
         if on_bad_image not in ("error", "skip"):
             raise ConfigError(f"on_bad_image must be 'error' or 'skip', got {on_bad_image!r}")
+        if pool_fraction is not None and (not shots or test_data_dir is not None or test_records is not None):
+            raise ConfigError("an unlabeled pool needs a few-shot split (shots) with the test set taken from the data")
         if image_size < 8:
             raise ConfigError(f"image_size must be at least 8, got {image_size}")
         # Plain strings in the hyperparameters keep checkpoints loadable with torch.load(weights_only=True).
@@ -237,7 +243,8 @@ class SkinLesionDataModule(L.LightningDataModule):
                 records, test_records=test_records, shots=self.shots, val_fraction=hp.val_fraction, seed=hp.seed
             )
         if self.shots:
-            return few_shot(records, self.shots, val_fraction=hp.val_fraction, seed=hp.seed)
+            return few_shot(records, self.shots, val_fraction=hp.val_fraction, seed=hp.seed,
+                            pool=hp.pool_fraction, test_fraction=hp.test_fraction)  # fmt: skip
         return stratified(records, val_fraction=hp.val_fraction, test_fraction=hp.test_fraction, seed=hp.seed)
 
     def setup(self, stage: str | None = None) -> None:
@@ -278,6 +285,12 @@ class SkinLesionDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         """Number of classes in the vocabulary."""
         return len(self.vocabulary)
+
+    @property
+    def pool_records(self) -> LesionRecords:
+        """The unlabeled pool (empty without ``pool_fraction``); its labels are for the oracle control only."""
+        self._require_setup()
+        return self.split.records_for("pool")
 
     def class_counts(self, split: str = "train") -> pd.Series:
         """Images per class in ``split`` (``train`` includes synthetic images in synthetic/mixed modes)."""

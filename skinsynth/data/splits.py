@@ -2,7 +2,8 @@
 
 Three strategies, all deterministic for a seed:
 
-* :func:`few_shot` — exactly ``shots`` training images per class; the remainder goes to val and test.
+* :func:`few_shot` — exactly ``shots`` training images per class; the remainder goes to val and test, or — with
+  ``pool`` — to val, test and an *unlabeled pool* of further training images (the semi-supervised protocol).
 * :func:`stratified` — train / val / test by fractions, stratified by class.
 * :func:`predefined` — the test set comes from outside (an official test CSV, or a reader's ``official_split``
   column); train (optionally few-shot) and val come from the data.
@@ -27,6 +28,7 @@ from skinsynth.data.records import LesionRecords
 from skinsynth.errors import DataError, preview
 
 SPLITS = ("train", "val", "test")
+POOL = "pool"  # training-side images outside the few-shot set: labels unused except by the oracle control
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Split:
 
     Attributes:
         records: all real records the split covers (external test records included).
-        assignment: split name per row of ``records.frame`` (``train``, ``val``, ``test`` or ``unused``).
+        assignment: split name per row of ``records.frame`` (``train``, ``val``, ``test``, ``pool`` or ``unused``).
         strategy: ``few_shot``, ``stratified`` or ``predefined``.
         params: the arguments that made the split (seed, shots, fractions), for the run's config.
     """
@@ -61,22 +63,27 @@ class Split:
         )
 
     def records_for(self, split: str) -> LesionRecords:
-        """The records assigned to ``split``."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        """The records assigned to ``split`` (``train``, ``val``, ``test`` or ``pool``)."""
+        if split not in (*SPLITS, POOL):
+            raise ValueError(f"unknown split {split!r}; choose one of {(*SPLITS, POOL)}")
         return self.records.subset(self.assignment.to_numpy() == split)
 
     def audit(self) -> pd.DataFrame:
-        """Per-split class counts (rows: splits, columns: class codes); raises if a group spans two splits."""
+        """Per-split class counts (rows: splits, plus ``pool`` when there is one; columns: class codes).
+
+        Raises:
+            DataError: a group spans two splits (the pool counts as a split: leakage into it is leakage too).
+        """
         frame = self.frame
-        used = frame[frame["split"].isin(SPLITS)]
+        names = [*SPLITS, POOL] if (frame["split"] == POOL).any() else list(SPLITS)
+        used = frame[frame["split"].isin(names)]
         spans = used.groupby("group")["split"].nunique()
         leaking = spans[spans > 1].index.tolist()
         if leaking:
             raise DataError(f"{len(leaking)} group(s) span more than one split (leakage): {preview(leaking)}")
         counts = pd.crosstab(used["split"], used["label"])
         codes = list(self.records.vocabulary.codes)
-        return counts.reindex(index=list(SPLITS), columns=codes, fill_value=0).rename_axis(index="split", columns=None)
+        return counts.reindex(index=names, columns=codes, fill_value=0).rename_axis(index="split", columns=None)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write :attr:`frame` to ``path`` atomically and return the path."""
@@ -168,12 +175,15 @@ def _select_shots(frame: pd.DataFrame, shots: int, seed: int) -> set[str]:
     return chosen
 
 
-def _assign(records: LesionRecords, train: set[str], val: set[str], test: set[str]) -> pd.Series:
+def _assign(
+    records: LesionRecords, train: set[str], val: set[str], test: set[str], pool: set[str] = frozenset()
+) -> pd.Series:
     groups = records.frame["group"]
     assignment = pd.Series("unused", index=records.frame.index, dtype=object)
     assignment[groups.isin(train)] = "train"
     assignment[groups.isin(val)] = "val"
     assignment[groups.isin(test)] = "test"
+    assignment[groups.isin(pool)] = POOL
     return assignment
 
 
@@ -194,26 +204,56 @@ def few_shot(
     *,
     val_fraction: float = 0.2,
     seed: int = 0,
+    pool: float | None = None,
+    test_fraction: float = 0.2,
 ) -> Split:
-    """Exactly ``shots`` training images per class, grouped; the rest goes to val and test.
+    """Exactly ``shots`` training images per class, grouped; the rest goes to val and test (and the pool).
 
-    The remainder is split into val (``val_fraction`` of its groups, stratified) and test (the rest).
+    Without ``pool`` the remainder is split into val (``val_fraction`` of its groups, stratified) and test (the rest).
+
+    With ``pool`` (0 < pool ≤ 1) the semi-supervised protocol: test and val take ``test_fraction`` and
+    ``val_fraction`` of *all* groups (stratified, from the groups the shots left), the groups that remain are the
+    training portion, and ``pool`` of them (1: all) become the unlabeled pool. Generators may pretrain on the pool
+    without labels; only the oracle control uses its labels. Val and test never overlap the pool.
 
     Raises:
-        DataError: when a class has fewer images (or fewer selectable groups) than ``shots``; names the class.
+        DataError: when a class has fewer images (or fewer selectable groups) than ``shots``; names the class. Or
+            when the fractions leave no training portion for the pool.
     """
     if shots < 1:
         raise DataError(f"shots must be at least 1, got {shots}")
+    if pool is not None:
+        if not 0 < pool <= 1:
+            raise DataError(f"the pool fraction must lie in (0, 1], got {pool}")
+        if val_fraction <= 0 or test_fraction <= 0 or val_fraction + test_fraction >= 1:
+            raise DataError(
+                f"with a pool, val_fraction ({val_fraction}) and test_fraction ({test_fraction}) are shares of all "
+                "groups: each must be > 0 and together < 1"
+            )
     frame = records.frame
     train = _select_shots(frame, shots, seed)
     remainder = frame[~frame["group"].isin(train)]
-    test, val = _split_groups(remainder, val_fraction, seed)
-    split = Split(
-        records,
-        _assign(records, train, val, test),
-        "few_shot",
-        {"shots": shots, "val_fraction": val_fraction, "seed": seed},
-    )
+    params: dict[str, Any] = {"shots": shots, "val_fraction": val_fraction, "seed": seed}
+    if pool is None:
+        test, val = _split_groups(remainder, val_fraction, seed)
+        assignment = _assign(records, train, val, test)
+    else:
+        total, left = frame["group"].nunique(), remainder["group"].nunique()
+        if (val_fraction + test_fraction) * total >= left:
+            raise DataError(
+                f"the {shots}-shot set leaves {left} of {total} groups, too few for val ({val_fraction:.0%}) and "
+                f"test ({test_fraction:.0%}) of all groups plus a pool; lower the shots or the fractions"
+            )
+        rest, test = _split_groups(remainder, test_fraction * total / left, seed)
+        rest_frame = remainder[remainder["group"].isin(rest)]
+        portion, val = _split_groups(rest_frame, val_fraction * total / len(rest), seed)
+        if pool < 1:
+            _, pool_groups = _split_groups(rest_frame[rest_frame["group"].isin(portion)], pool, seed)
+        else:
+            pool_groups = portion
+        assignment = _assign(records, train, val, test, pool_groups)
+        params |= {"pool": pool, "test_fraction": test_fraction}
+    split = Split(records, assignment, "few_shot", params)
     _warn_empty_eval_classes(split)
     return split
 

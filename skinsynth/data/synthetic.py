@@ -2,9 +2,9 @@
 
 ``manifest.csv`` has one row per image with at least ``path`` (relative to the folder), ``label`` (index),
 ``code`` (class code), ``generator`` and ``seed`` (the per-sample seed that reproduces it); the materializer adds
-``checkpoint``, and any further columns (per-image scores, say) are kept as they are. :class:`SyntheticDataset` reads such a folder into
-:class:`~skinsynth.data.records.LesionRecords` (``is_synthetic=True``) and validates it; the datamodule's
-``synthetic`` and ``mixed`` modes put these records into the training split only.
+``checkpoint``, and any further columns (per-image scores, say) are kept as they are. :class:`SyntheticDataset`
+reads such a folder into :class:`~skinsynth.data.records.LesionRecords` (``is_synthetic=True``) and validates it;
+the datamodule's ``synthetic`` and ``mixed`` modes put these records into the training split only.
 """
 
 from __future__ import annotations

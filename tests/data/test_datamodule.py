@@ -36,6 +36,18 @@ def test_fewshot_mode_batches_and_split(toy_dir: Path, tmp_path: Path) -> None:
     assert audit.loc["val"].sum() == len(dm.datasets["val"]) and audit.loc["test"].sum() == len(dm.datasets["test"])
 
 
+def test_pool_images_stay_out_of_training_val_and_test(toy_dir: Path) -> None:
+    dm = _dm(toy_dir, pool_fraction=1.0, val_fraction=0.2, test_fraction=0.2)
+    dm.setup("fit")
+    pool = set(dm.pool_records.frame["image_id"])
+    assert len(pool) > 0 and (dm.class_counts("train") == 4).all()
+    for name in ("train", "val", "test"):
+        assert pool.isdisjoint(dm.datasets[name].records.frame["image_id"]), name
+    without = _dm(toy_dir)
+    without.setup("fit")
+    assert len(without.pool_records) == 0 and "pool" not in set(without.split.frame["split"])
+
+
 def test_same_seed_same_batches(toy_dir: Path) -> None:
     a, b = _dm(toy_dir), _dm(toy_dir)
     a.setup()
@@ -92,6 +104,7 @@ def test_class_weights_and_balanced_sampling(toy_dir: Path) -> None:
         ({"mode": "mixed"}, "needs synthetic_dirs"),
         ({"mode": "magic"}, "unknown mode 'magic'"),
         ({"augment": "extreme"}, "unknown augment"),
+        ({"mode": "real", "shots": None, "pool_fraction": 1.0}, "an unlabeled pool needs a few-shot split"),
     ],
 )
 def test_bad_configuration(toy_dir: Path, kwargs: dict, message: str) -> None:

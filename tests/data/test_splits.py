@@ -100,3 +100,38 @@ def test_split_csv_round_trip(tmp_path, ham_like_records: LesionRecords) -> None
     assert list(stored.columns[:4]) == ["image_id", "group", "label", "split"]
     assert split.matches(path)
     assert not few_shot(ham_like_records, 4, seed=1).matches(path)
+
+
+def test_pool_split_holds_the_training_portion_apart_from_val_and_test(ham_like_records: LesionRecords) -> None:
+    split = few_shot(ham_like_records, 6, seed=2, pool=1.0, val_fraction=0.2, test_fraction=0.2)
+    counts = split.audit()
+    assert list(counts.index) == ["train", "val", "test", "pool"]
+    assert (counts.loc["train"] == 6).all()
+    frame = split.frame
+    assert set(frame["split"]) == {"train", "val", "test", "pool"}  # pool=1: nothing is unused
+    groups = frame.groupby("split")["group"].nunique()
+    total = frame["group"].nunique()
+    assert abs(groups["test"] / total - 0.2) < 0.03 and abs(groups["val"] / total - 0.2) < 0.03
+    assert (frame.groupby("group")["split"].nunique() == 1).all()  # no group in two splits, the pool included
+    assert len(split.records_for("pool")) == counts.loc["pool"].sum() > 0
+    assert split.params["pool"] == 1.0
+
+
+def test_pool_fraction_takes_part_of_the_portion_and_keeps_val_test(ham_like_records: LesionRecords) -> None:
+    full = few_shot(ham_like_records, 6, seed=2, pool=1.0).frame
+    half = few_shot(ham_like_records, 6, seed=2, pool=0.5).frame
+    for name in ("train", "val", "test"):  # the pool fraction changes only the pool
+        assert set(full.loc[full["split"] == name, "image_id"]) == set(half.loc[half["split"] == name, "image_id"])
+    pool_full = set(full.loc[full["split"] == "pool", "group"])
+    pool_half = set(half.loc[half["split"] == "pool", "group"])
+    assert pool_half < pool_full and abs(len(pool_half) / len(pool_full) - 0.5) < 0.05
+    assert set(half.loc[half["split"] == "unused", "group"]) == pool_full - pool_half
+
+
+def test_pool_split_rejects_fractions_that_leave_no_portion(ham_like_records: LesionRecords) -> None:
+    with pytest.raises(DataError, match=r"must lie in \(0, 1\]"):
+        few_shot(ham_like_records, 6, pool=0.0)
+    with pytest.raises(DataError, match="together < 1"):
+        few_shot(ham_like_records, 6, pool=1.0, val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(DataError, match="too few for val"):
+        few_shot(ham_like_records, 20, pool=1.0, val_fraction=0.45, test_fraction=0.45)
