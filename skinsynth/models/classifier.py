@@ -44,6 +44,9 @@ class LesionClassifier(BaseModule):
         steps_per_epoch: when set, an "epoch" for the cosine schedule is this many optimizer steps rather than one
             pass over the training set. Studies set it to one pass over the *real* training set, so that arms with
             more (synthetic) images get the same number of updates and the same schedule as the real-only arm.
+        synthetic_weight: loss weight of synthetic images relative to real ones (batches say which is which in
+            ``is_synthetic``); 1 treats them alike, 0 ignores them. With MixUp/CutMix a mixed sample takes the weight
+            of its first image.
     """
 
     def __init__(
@@ -65,7 +68,10 @@ class LesionClassifier(BaseModule):
         weight_decay: float = 1e-4,
         scheduler: Literal["cosine", "onecycle", "none"] = "cosine",
         steps_per_epoch: int | None = None,
+        synthetic_weight: float = 1.0,
     ) -> None:
+        if not synthetic_weight >= 0:  # also rejects nan
+            raise ValueError(f"synthetic_weight must be ≥ 0, got {synthetic_weight}")
         if class_codes is not None and len(class_codes) != num_classes:
             raise ValueError(f"{len(class_codes)} class codes given for {num_classes} classes")
         self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
@@ -139,10 +145,18 @@ class LesionClassifier(BaseModule):
         if self.mixup is not None and len(images) % 2 == 0:  # timm's batch MixUp needs an even batch
             images, targets = self.mixup(images, labels)
         logits = self(images)
-        loss = self.criterion(logits, targets)
+        loss = self.criterion(logits, targets, self.sample_weights(batch))
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
         self.train_metrics.update(logits.detach().float().softmax(1), labels)
         return loss
+
+    def sample_weights(self, batch: dict[str, Tensor]) -> Tensor | None:
+        """Per-sample loss weights: ``synthetic_weight`` for synthetic images, 1 for real ones (``None`` if all 1)."""
+        weight = float(self.hparams.synthetic_weight)
+        if weight == 1.0 or "is_synthetic" not in batch:
+            return None
+        synthetic = batch["is_synthetic"].bool()
+        return torch.where(synthetic, torch.full_like(synthetic, weight, dtype=torch.float), 1.0)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch(self.train_metrics)

@@ -2,7 +2,9 @@
 
 One formula covers cross-entropy, class-weighted cross-entropy, focal loss and label smoothing::
 
-    loss = Σ_i Σ_c t_ic · w_c · (1 - p_ic)^γ · (-log p_ic)  /  Σ_i Σ_c t_ic · w_c
+    loss = Σ_i Σ_c s_i · t_ic · w_c · (1 - p_ic)^γ · (-log p_ic)  /  Σ_i Σ_c s_i · t_ic · w_c
+
+where ``s_i`` is an optional per-sample weight (e.g. a lower weight for synthetic images).
 
 With γ = 0 and hard targets this is exactly ``torch.nn.functional.cross_entropy`` (with ``weight`` and
 ``label_smoothing``), which the tests check.
@@ -49,8 +51,11 @@ class ClassificationLoss(nn.Module):
         self.gamma = gamma
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        """Mean loss for ``logits`` (N, C) and ``target``: labels (N,) or a probability matrix (N, C)."""
+    def forward(self, logits: Tensor, target: Tensor, sample_weights: Tensor | None = None) -> Tensor:
+        """Weighted mean loss for ``logits`` (N, C) and ``target``: labels (N,) or a probability matrix (N, C).
+
+        ``sample_weights`` (N,) scales each sample's share of the loss (``None``: all 1).
+        """
         if target.ndim == 1:
             target = F.one_hot(target, self.num_classes).to(logits.dtype)
             if self.label_smoothing:
@@ -60,6 +65,8 @@ class ClassificationLoss(nn.Module):
         if self.gamma:
             per_class = per_class * (1 - log_p.exp()).pow(self.gamma)
         weighted_target = target.float() * self.class_weights
+        if sample_weights is not None:
+            weighted_target = weighted_target * sample_weights.float().view(-1, 1)
         return (weighted_target * per_class).sum() / weighted_target.sum().clamp_min(1e-12)
 
 

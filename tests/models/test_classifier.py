@@ -122,3 +122,25 @@ def test_local_weights_file_loads_backbone_and_replaces_head(tmp_path: Path) -> 
 def test_class_code_count_must_match() -> None:
     with pytest.raises(ValueError, match="3 class codes given for 7 classes"):
         LesionClassifier(7, ["a", "b", "c"])
+
+
+def test_synthetic_weight_scales_the_loss_of_synthetic_samples() -> None:
+    torch.manual_seed(0)
+    model = LesionClassifier(num_classes=7, class_codes=CODES, backbone="resnet18", synthetic_weight=0.0)
+    model.eval()  # fixed BatchNorm statistics: the same logits in both calls
+    data = random_lesions(8)
+    batch = {
+        "image": data.images,
+        "label": data.labels,
+        "is_synthetic": torch.tensor([True, False] * 4),
+        "index": torch.arange(8),
+    }
+    weights = model.sample_weights(batch)
+    assert weights.tolist() == [0.0, 1.0] * 4
+    with torch.no_grad():
+        logits = model(batch["image"])
+        real_only = torch.nn.functional.cross_entropy(logits[1::2], batch["label"][1::2])
+        assert torch.allclose(model.criterion(logits, batch["label"], weights), real_only, atol=1e-6)
+    assert LesionClassifier(num_classes=7, class_codes=CODES).sample_weights(batch) is None
+    with pytest.raises(ValueError, match="synthetic_weight must be ≥ 0, got nan"):
+        LesionClassifier(num_classes=7, class_codes=CODES, synthetic_weight=float("nan"))

@@ -53,3 +53,13 @@ def test_bad_loss_arguments() -> None:
         build_loss("hinge", 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="2 class weights for 3 classes"):
         ClassificationLoss(3, class_weights=[1.0, 2.0])
+
+
+def test_sample_weights_scale_each_samples_share(logits_labels) -> None:
+    logits, labels = logits_labels
+    per_sample = F.cross_entropy(logits, labels, reduction="none")
+    weights = torch.tensor([0.25] * 8 + [1.0] * 8)
+    expected = (weights * per_sample).sum() / weights.sum()
+    assert torch.allclose(build_loss("ce", 5)(logits, labels, weights), expected, atol=1e-6)
+    zero_first_half = build_loss("ce", 5)(logits, labels, torch.tensor([0.0] * 8 + [1.0] * 8))
+    assert torch.allclose(zero_first_half, per_sample[8:].mean(), atol=1e-6)
