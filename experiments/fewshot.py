@@ -1,166 +1,19 @@
-"""Run a few-shot study: split → baseline arms (→ generator → synthetic set → augmented arms) → report.
+"""Run a few-shot study from a source checkout: the same command as ``skinsynth fewshot`` (``--help`` for options).
 
-Examples::
-
-    python experiments/fewshot.py                                   # toy data, real-only arm
-    python experiments/fewshot.py --baselines real,oversample,weighted,focal,strong-aug
-    python experiments/fewshot.py --dataset ham10000 --data-dir ../shared/data/ham10000 --shots 50 --image-size 64
-    python experiments/fewshot.py --config experiments/configs/ham10000_fewshot.yaml --generator gan --seed 1
-    python experiments/fewshot.py --config experiments/configs/ham10000_fewshot.yaml \
-        --config experiments/configs/ddp-a100-bf16.yaml --generator gan
-
-Settings come from the defaults, then ``--config FILE`` (YAML, same keys), then the flags given here.
+A thin wrapper kept for the README's demo command and existing scripts; the CLI lives in
+:mod:`skinsynth.cli.fewshot`.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import sys
-import types
-import typing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout without installing
 
-from skinsynth.config import StudyConfig, parse_arms, parse_option
-from skinsynth.errors import SkinSynthError
-from skinsynth.models.registry import generator_names
+from skinsynth.cli.fewshot import StudyConfig, build_parser, main, resolve_config
 
-HELP = {
-    "name": "study name (W&B group)",
-    "run_dir": "run directory; a re-run with the same directory resumes finished stages",
-    "dataset": "toy (generated, no download), ham10000, isic2019, isic2024, imagefolder or dermamnist",
-    "data_dir": "dataset folder (for toy: where to generate it; default <run-dir>/data/toy)",
-    "test_data": "external test set in the ISIC 2018 Task 3 layout, used as the test split",
-    "shots": "real training images per class, or 'all' for every training image (long-tailed setting)",
-    "val_fraction": "share of the non-training images used for validation (the rest is the test split)",
-    "image_size": "image side length in pixels",
-    "toy_total": "toy set: number of images",
-    "toy_min_per_class": "toy set: minimum images per class",
-    "backbone": "timm backbone name (resnet18, efficientnet_b0, resnet50, ...)",
-    "pretrained": "start from ImageNet weights (needs them cached, or network)",
-    "weights_path": "local backbone weights file (offline alternative to --pretrained)",
-    "epochs": "classifier training epochs",
-    "batch_size": "training batch size",
-    "lr": "learning rate",
-    "weight_decay": "AdamW weight decay",
-    "label_smoothing": "label smoothing",
-    "optimizer": "adamw or adam",
-    "scheduler": "cosine, onecycle or none",
-    "focal_gamma": "focal-loss exponent (focal arm)",
-    "mixup_alpha": "MixUp alpha for every arm (0 = off)",
-    "cutmix_alpha": "CutMix alpha for every arm (0 = off)",
-    "train_budget": "steps: every arm gets as many updates as --epochs over the real training set (fair to arms with "
-    "more images); epochs: every arm makes --epochs passes over its own training set",
-    "early_stopping_patience": "stop after this many epochs without a better validation balanced accuracy",
-    "augment": "training augmentation: none, flip, standard or strong",
-    "baselines": "comma-separated arms without a generator: real, oversample, weighted, focal, strong-aug",
-    "generator": "generator to add synthetic-data arms with (real+<gen>: real + synthetic; <gen>-only: synthetic)",
-    "gen_epochs": "generator training epochs",
-    "gen_batch_size": "generator training batch size",
-    "gen_options": "a generator constructor argument as KEY=VALUE (YAML value), repeatable; e.g. --gen-option "
-    "preset=small --gen-option sampling_steps=25 for ddpm",
-    "pretrained_model": "ldm-lora: local diffusers Stable Diffusion 1.5 directory to fine-tune with LoRA (or a hub id)",
-    "budget": "synthetic images per class: paper | balance:N | fixed:N | ratio:R | custom:mel=100,df=200",
-    "max_ratio": "cap on synthetic:real images per class",
-    "sample_batch_size": "images per generator sampling call while materializing",
-    "grid_every": "save a per-class sample grid every N generator epochs",
-    "seed": "seed for the split, sampling and initialization",
-    "accelerator": "Lightning accelerator (cpu, gpu, auto)",
-    "devices": "Lightning devices (auto, 1, 2, ...)",
-    "precision": "Lightning precision (32-true, bf16-mixed, 16-mixed)",
-    "num_workers": "DataLoader workers",
-    "logger": "wandb (offline unless logged in), csv or none",
-    "wandb_project": "W&B project",
-    "progress_bar": "show Lightning progress bars",
-    "limit_train_batches": "Lightning limit_train_batches (fraction or count; for smoke runs)",
-    "limit_val_batches": "Lightning limit_val_batches",
-    "limit_test_batches": "Lightning limit_test_batches",
-}
-
-
-def _number(text: str) -> int | float:
-    """``"2"`` → 2 (a count of batches), ``"0.5"`` → 0.5 (a fraction)."""
-    return int(text) if text.isdigit() else float(text)
-
-
-def _shots(text: str) -> int | None:
-    """``"50"`` → 50; ``"all"`` → None (every training image: the long-tailed setting)."""
-    return None if text.lower() == "all" else int(text)
-
-
-def _key_value(text: str) -> tuple[str, object]:
-    try:
-        return parse_option(text)
-    except SkinSynthError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
-def _base_type(annotation: object) -> type:
-    hint = typing.get_type_hints(StudyConfig)[annotation] if isinstance(annotation, str) else annotation
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return args[0]
-    return hint
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The CLI, one flag per StudyConfig field (defaults are applied later, so a config file can set them)."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS
-    )
-    parser.add_argument(
-        "--config", action="append", help="YAML file with any of the keys below; repeat to layer files (later wins)"
-    )
-    defaults = StudyConfig()
-    for field in dataclasses.fields(StudyConfig):
-        flag = "--" + field.name.replace("_", "-")
-        default = getattr(defaults, field.name)
-        help_text = f"{HELP.get(field.name, '')} (default: {default})"
-        kind = _base_type(field.name)
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
-        elif field.name == "baselines":
-            parser.add_argument(flag, type=parse_arms, help=help_text + f" [default: {','.join(default)}]")
-        elif field.name == "shots":
-            parser.add_argument(flag, type=_shots, help=help_text)
-        elif field.name.startswith("limit_"):
-            parser.add_argument(flag, type=_number, help=help_text)
-        elif field.name == "generator":
-            parser.add_argument(flag, choices=generator_names(), help=help_text)
-        elif field.name == "gen_options":
-            parser.add_argument("--gen-option", dest="gen_options", action="append", type=_key_value,
-                                metavar="KEY=VALUE", help=help_text)  # fmt: skip
-        else:
-            parser.add_argument(flag, type=kind if kind in (int, float) else str, help=help_text)
-    return parser
-
-
-def resolve_config(argv: list[str] | None = None) -> StudyConfig:
-    """Defaults < --config file < flags."""
-    args = vars(build_parser().parse_args(argv))
-    values: dict = {}
-    for path in args.pop("config", []):
-        values.update(StudyConfig.from_yaml(path))
-    options = dict(args.pop("gen_options", []))
-    values.update(args)
-    if options:
-        values["gen_options"] = {**(values.get("gen_options") or {}), **options}
-    return StudyConfig.from_dict(values)
-
-
-def main(argv: list[str] | None = None) -> int:
-    try:
-        config = resolve_config(argv)
-        from skinsynth.pipeline import FewShotStudy
-
-        FewShotStudy(config).run()
-    except SkinSynthError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
+__all__ = ["StudyConfig", "build_parser", "main", "resolve_config"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""FewShotStudy: the staged experiment behind ``experiments/fewshot.py``.
+"""FewShotStudy: the staged experiment behind ``skinsynth fewshot`` (and ``experiments/fewshot.py``).
 
 Stages, each leaving files in the run directory (``runs/<name>/``) so that a re-run resumes instead of redoing:
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -152,14 +151,11 @@ def test_wandb_offline_run_files_and_media(tmp_path: Path, toy_dir: Path, monkey
         assert {"confusion", "train", "per"} <= media
 
 
-def test_help_is_fast() -> None:
-    start = time.perf_counter()
+def test_wrapper_help_lists_the_options() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "experiments" / "fewshot.py"), "--help"], capture_output=True, text=True
     )
-    elapsed = time.perf_counter() - start
-    assert result.returncode == 0 and "--generator" in result.stdout
-    assert elapsed < 3, f"--help took {elapsed:.1f} s"
+    assert result.returncode == 0 and "--generator" in result.stdout and "skinsynth fewshot" in result.stdout
 
 
 GENERATOR_ARGS = {
