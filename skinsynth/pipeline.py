@@ -298,7 +298,7 @@ class FewShotStudy:
         ckpt_dir = self.run_dir / "checkpoints" / f"generator-{name}"
         last = ckpt_dir / "last.ckpt"
         options = {"generator_name": name, "class_codes": self.class_codes, "study_seed": c.seed,
-                   "batch_size": c.sample_batch_size, "checkpoint": str(last)}  # fmt: skip
+                   "batch_size": c.sample_batch_size, "checkpoint": str(last), "progress": c.progress_bar}  # fmt: skip
         gen_options = self.generator_options()
         if last.is_file():
             saved = torch.load(last, map_location="cpu", weights_only=True)
@@ -405,6 +405,7 @@ class FewShotStudy:
 
         from skinsynth.models.classifier import LesionClassifier
         from skinsynth.models.metrics import compute_metrics
+        from skinsynth.progress import progress_bar
         from skinsynth.report import per_class_table, plot_confusion
         from skinsynth.tracking import finish, log_media, make_logger, wandb_mode
 
@@ -456,7 +457,7 @@ class FewShotStudy:
             save_top_k=1,
             save_last=False,
         )
-        callbacks: list[Any] = [checkpoint]
+        callbacks: list[Any] = [checkpoint, progress_bar()] if c.progress_bar else [checkpoint]
         if c.early_stopping_patience:
             callbacks.append(
                 EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.early_stopping_patience)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 
 from skinsynth.data.synthetic import MANIFEST, read_manifest, write_manifest
 from skinsynth.errors import DataError
@@ -158,7 +159,7 @@ def materialize(
         rank: this process's rank.
         world_size: number of processes.
         barrier: called to wait for every rank (e.g. ``trainer.strategy.barrier``); required when world_size > 1.
-        progress: print a line per batch.
+        progress: show a progress bar (tqdm, on rank 0) while images are generated.
 
     Returns:
         The path of ``manifest.csv``.
@@ -193,7 +194,8 @@ def materialize(
         if any(tmp.name.startswith(f".{Path(p.path).stem}.") for p in mine):
             tmp.unlink(missing_ok=True)
     todo = [p for p in mine if not (folder / p.path).is_file()]
-    with ThreadPoolExecutor(max_workers=2) as writer:
+    bar = tqdm(total=len(todo), desc=f"materializing {generator_name}", unit="img", disable=not progress or rank != 0)
+    with bar, ThreadPoolExecutor(max_workers=2) as writer:
         pending: list[Any] = []
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
@@ -203,8 +205,7 @@ def materialize(
             for future in pending:  # keep at most one batch of writes in flight
                 future.result()
             pending = [writer.submit(_save_png, a, folder / p.path) for a, p in zip(arrays, chunk, strict=True)]
-            if progress:
-                print(f"[skinsynth] materialized {min(start + batch_size, len(todo))}/{len(todo)} images (rank {rank})")
+            bar.update(len(chunk))
         for future in pending:
             future.result()
     rows = pd.DataFrame(
@@ -246,6 +247,7 @@ class SyntheticDatasetCallback(L.Callback):
         study_seed: base of the per-image seeds.
         batch_size: images per ``sample`` call.
         checkpoint: checkpoint path recorded in the manifest.
+        progress: show a progress bar while materializing; ``None`` follows the Trainer (a bar when it shows one).
     """
 
     def __init__(
@@ -257,8 +259,10 @@ class SyntheticDatasetCallback(L.Callback):
         study_seed: int = 0,
         batch_size: int = 64,
         checkpoint: str = "",
+        progress: bool | None = None,
     ) -> None:
         super().__init__()
+        self.progress = progress
         self.output_dir = Path(output_dir)
         self.budget = dict(budget)
         self.generator_name = generator_name
@@ -282,4 +286,5 @@ class SyntheticDatasetCallback(L.Callback):
             rank=trainer.global_rank,
             world_size=trainer.world_size,
             barrier=trainer.strategy.barrier,
+            progress=self.progress if self.progress is not None else trainer.progress_bar_callback is not None,
         )

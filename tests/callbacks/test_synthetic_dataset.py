@@ -132,3 +132,11 @@ def test_two_ranks_shard_the_work_and_rank_zero_merges(tmp_path: Path) -> None:
     assert manifest["code"].value_counts().to_dict() == BUDGET and not list(folder.glob("manifest.part*"))
     run(tmp_path / "single")
     assert images(folder) == images(tmp_path / "single")  # the same images as one process makes
+
+
+def test_progress_bar_counts_the_images_it_generates(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run(tmp_path / "quiet")
+    assert "materializing" not in capsys.readouterr().err
+    run(tmp_path / "loud", progress=True)
+    err = capsys.readouterr().err
+    assert "materializing noise" in err and "12/12" in err
