@@ -87,3 +87,24 @@ def train_transform(
 def eval_transform(image_size: int, normalize: bool = True) -> A.Compose:
     """Evaluation pipeline: resize and normalize, nothing random."""
     return A.Compose([A.Resize(image_size, image_size, interpolation=cv2.INTER_AREA), *_finish(normalize)])
+
+
+def contrastive_transform(image_size: int, normalize: bool = True, seed: int | None = None) -> A.Compose:
+    """One random view for contrastive self-supervised learning (SimCLR-style, adapted to dermoscopy).
+
+    A random resized crop (30–100 % of the image), the eight flips/rotations, strong colour jitter, occasional
+    grey-scale and blur. Two independent draws of this pipeline make a positive pair.
+    """
+    return A.Compose(
+        [
+            A.RandomResizedCrop(size=(image_size, image_size), scale=(0.3, 1.0), interpolation=cv2.INTER_AREA),
+            A.HorizontalFlip(p=0.5),
+            A.VerticalFlip(p=0.5),
+            A.RandomRotate90(p=1.0),
+            A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+            A.ToGray(p=0.2),
+            A.GaussianBlur(blur_limit=(3, 5), p=0.3),
+            *_finish(normalize),
+        ],
+        seed=seed,
+    )
