@@ -243,3 +243,49 @@ def test_presets_build_the_documented_unets() -> None:
                            guidance_scale=1.0)  # fmt: skip
     assert model.unet.class_embedding.num_embeddings == 7 and model.null_class is None
     assert tiny_ddpm().unet.class_embedding.num_embeddings == 8 and tiny_ddpm().null_class == 7
+
+
+def test_unconditional_pretraining_never_reads_labels(tmp_path: Path) -> None:
+    model = tiny_ddpm(unconditional=True)
+    seen: list[torch.Tensor] = []
+    forward = model.unet.forward
+
+    def spy(sample, timestep, class_labels=None, **kwargs):
+        seen.append(class_labels.clone())
+        return forward(sample, timestep, class_labels=class_labels, **kwargs)
+
+    model.unet.forward = spy
+    trainer(tmp_path, 2).fit(model, loader())
+    assert seen and all((labels == 7).all() for labels in seen)  # 7 classes: index 7 is the null class
+    images = model.sample(torch.tensor([0, 3]), seeds(1, 2), steps=2)
+    assert images.shape == (2, 3, SIZE, SIZE) and (images >= 0).all() and (images <= 1).all()
+    with pytest.raises(ConfigError, match="needs label_dropout > 0"):
+        tiny_ddpm(unconditional=True, label_dropout=0.0)
+
+
+def test_fine_tuning_starts_from_the_pretrained_weights_with_class_rows_at_the_null_row(tmp_path: Path) -> None:
+    pretrained = tiny_ddpm(unconditional=True, ema_decay=0.0)
+    run = trainer(tmp_path, 2, callbacks=[ModelCheckpoint(dirpath=tmp_path / "pre", filename="last")])
+    run.fit(pretrained, loader())
+    path = tmp_path / "pre" / "last.ckpt"
+    model = tiny_ddpm(init_checkpoint=str(path))
+    own, source = model.unet.state_dict(), pretrained.unet.state_dict()
+    assert all(torch.equal(own[k], source[k]) for k in own if k != "class_embedding.weight")
+    table = model.unet.class_embedding.weight
+    assert torch.equal(table[:7], table[7].expand(7, -1))
+    with pytest.raises(ConfigError, match="does not fit this U-Net"):
+        DDPMModule(num_classes=7, image_size=SIZE, preset="tiny", block_out_channels=(4, 8), init_checkpoint=str(path))
+    with pytest.raises(ConfigError, match="is not a file"):
+        tiny_ddpm(init_checkpoint=str(tmp_path / "missing.ckpt"))
+
+
+def test_lora_fine_tuning_trains_only_adapters_and_class_embeddings(tmp_path: Path) -> None:
+    model = tiny_ddpm(finetune="lora", lora_rank=2, ema_decay=0.0)
+    trainable = {n for n, p in model.unet.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n or n.startswith("class_embedding.") for n in trainable)
+    assert any(".to_q.lora_A" in n for n in trainable) and any("conv1.lora_A" in n for n in trainable)
+    before = {n: p.detach().clone() for n, p in model.unet.named_parameters()}
+    trainer(tmp_path, 2).fit(model, loader())
+    changed = {n for n, p in model.unet.named_parameters() if not torch.equal(before[n], p)}
+    assert changed and changed <= trainable
+    assert model.sample(torch.tensor([1]), seeds(0), steps=2).shape == (1, 3, SIZE, SIZE)

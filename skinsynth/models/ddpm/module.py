@@ -8,11 +8,17 @@ unconditional prediction, which classifier-free guidance combines at sampling ti
 
 The EMA copy (``torch.optim.swa_utils.AveragedModel``) is a submodule, so it is saved in every checkpoint and restored
 on resume; the optimizer only ever updates the raw U-Net, and :meth:`DDPMModule.sample` uses the EMA weights.
+
+Few-shot protocol with an unlabeled pool: ``unconditional=True`` trains every image as the null class (labels are
+never read), which pretrains the U-Net on the pool; ``init_checkpoint`` then starts a class-conditional model from
+those weights (the class embeddings start at the trained null embedding) and ``finetune`` adapts either all weights
+or only peft LoRA adapters on the U-Net's attention and convolution layers (plus the class embeddings).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -73,6 +79,15 @@ class DDPMModule(BaseModule):
             with η = 0, because its noise estimates are shrunk towards zero and the deterministic sampler never
             removes the rest; η = 1 corrects that at the same cost per step. Used by ``ddim`` only.
         guidance_scale: default classifier-free guidance scale s (1 = plain conditional model).
+        unconditional: train on the null class only, ignoring labels (pretraining on an unlabeled pool; needs
+            ``label_dropout > 0`` so that the model has a null class).
+        init_checkpoint: a DDPM checkpoint (e.g. pool-pretrained) whose U-Net weights (EMA when present) start this
+            model; its architecture settings must match. Loaded with ``weights_only=True``.
+        finetune: ``full`` trains every U-Net weight; ``lora`` freezes them and trains LoRA adapters (peft) plus the
+            class embeddings.
+        lora_rank: LoRA rank r (``finetune="lora"``).
+        lora_alpha: LoRA scaling α (the update is scaled by α / r).
+        lora_target_modules: U-Net layers that get adapters (matched by name suffix).
     """
 
     def __init__(
@@ -99,6 +114,12 @@ class DDPMModule(BaseModule):
         sampling_steps: int | None = None,
         guidance_scale: float = 2.0,
         eta: float = 0.0,
+        unconditional: bool = False,
+        init_checkpoint: str | None = None,
+        finetune: Literal["full", "lora"] = "full",
+        lora_rank: int = 8,
+        lora_alpha: float = 8.0,
+        lora_target_modules: Sequence[str] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
     ) -> None:
         self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
         if beta_schedule not in ("linear", "cosine"):
@@ -109,6 +130,14 @@ class DDPMModule(BaseModule):
             raise ConfigError(f"label_dropout must be in [0, 1), got {label_dropout}")
         if not 0 <= ema_decay < 1:
             raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        if unconditional and label_dropout <= 0:
+            raise ConfigError("unconditional pretraining trains the null class, which needs label_dropout > 0")
+        if finetune not in ("full", "lora"):
+            raise ConfigError(f"finetune must be 'full' or 'lora', got {finetune!r}")
+        if finetune == "lora" and lora_rank < 1:
+            raise ConfigError(f"lora_rank must be at least 1, got {lora_rank}")
+        if init_checkpoint is not None and not Path(init_checkpoint).expanduser().is_file():
+            raise ConfigError(f"init_checkpoint {init_checkpoint!r} is not a file (a DDPM checkpoint to start from)")
         super().__init__()
         self.check_sampling(sampler, sampling_steps, guidance_scale, eta)
         self._ema_step = -1
@@ -127,6 +156,10 @@ class DDPMModule(BaseModule):
         )
         embeds = hp.num_classes + (1 if hp.label_dropout > 0 else 0)
         self.unet = build_unet(hp.image_size, embeds, preset)
+        if hp.get("init_checkpoint"):
+            self.load_initial_weights(hp.init_checkpoint)
+        if hp.get("finetune", "full") == "lora":
+            self.add_lora_adapters()
         self.ema: AveragedModel | None = None
         if hp.ema_decay > 0:
             self.ema = AveragedModel(self.unet, multi_avg_fn=ema_multi_avg_fn(hp.ema_decay), use_buffers=True)
@@ -138,6 +171,39 @@ class DDPMModule(BaseModule):
             clip_sample=True,
         )
 
+    def load_initial_weights(self, path: str) -> None:
+        """Start the U-Net from ``path``'s weights (its EMA copy when it has one); see ``init_checkpoint``."""
+        saved = torch.load(Path(path).expanduser(), map_location="cpu", weights_only=True)
+        state = saved.get("state_dict", {}) if isinstance(saved, dict) else {}
+        prefix = "ema.module." if any(k.startswith("ema.module.") for k in state) else "unet."
+        weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+        if not weights:
+            raise ConfigError(f"init_checkpoint {path!r} holds no DDPM U-Net weights")
+        own = self.unet.state_dict()
+        mismatched = sorted(k for k in own if k not in weights or weights[k].shape != own[k].shape)
+        if mismatched:
+            raise ConfigError(
+                f"init_checkpoint {path!r} does not fit this U-Net ({len(mismatched)} tensors differ, e.g. "
+                f"{mismatched[0]!r}); use the same preset, image size and number of classes as the pretraining run"
+            )
+        self.unet.load_state_dict({k: weights[k] for k in own})
+        if saved.get("hyper_parameters", {}).get("unconditional") and self.null_class is not None:
+            with torch.no_grad():  # class rows were never trained: start every class at the learned "any image"
+                table = self.unet.class_embedding.weight
+                table[: self.hparams.num_classes] = table[self.null_class]
+
+    def add_lora_adapters(self) -> None:
+        """Freeze the U-Net and add peft LoRA adapters; the adapters and the class embeddings stay trainable."""
+        from peft import LoraConfig, inject_adapter_in_model
+
+        hp = self.hparams
+        self.unet.requires_grad_(False)
+        config = LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, target_modules=list(hp.lora_target_modules))
+        inject_adapter_in_model(config, self.unet)
+        for name, parameter in self.unet.named_parameters():
+            if "lora_" in name or name.startswith("class_embedding."):
+                parameter.requires_grad_(True)
+
     @property
     def sampling_unet(self) -> nn.Module:
         """The network used for sampling: the EMA copy when there is one."""
@@ -147,7 +213,8 @@ class DDPMModule(BaseModule):
     def configure_optimizers(self) -> dict[str, Any]:
         """AdamW on the raw U-Net only, with a linear warm-up of the learning rate."""
         hp = self.hparams
-        optimizer = torch.optim.AdamW(self.unet.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        trainable = [p for p in self.unet.parameters() if p.requires_grad]  # all, or the adapters (LoRA)
+        optimizer = torch.optim.AdamW(trainable, lr=hp.lr, weight_decay=hp.weight_decay)
         warmup = max(1, hp.warmup_steps)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
@@ -165,10 +232,10 @@ class DDPMModule(BaseModule):
         """Per-sample loss weights: 1, or min-SNR-γ (``min(SNR, γ) / SNR`` for ε, ``/ (SNR + 1)`` for v)."""
         return min_snr_weights(self.noise_scheduler, timesteps, self.hparams.min_snr_gamma)
 
-    def diffusion_loss(self, images: Tensor, labels: Tensor) -> Tensor:
+    def diffusion_loss(self, images: Tensor, labels: Tensor, drop_labels: bool = True) -> Tensor:
         """The denoising loss of a batch of images in [0, 1] (labels dropped to the null class with p)."""
         x0 = images * 2 - 1
-        if self.null_class is not None and self.training:
+        if drop_labels and self.null_class is not None and self.training:
             drop = torch.rand(len(labels), device=labels.device) < self.hparams.label_dropout
             labels = torch.where(drop, torch.full_like(labels, self.null_class), labels)
         noise = torch.randn_like(x0)
@@ -178,6 +245,11 @@ class DDPMModule(BaseModule):
         return weighted_mse(prediction, denoising_target(self.noise_scheduler, x0, noise, t), self.loss_weights(t))
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        if self.hparams.get("unconditional"):  # pretraining on unlabeled images: the labels are never read
+            labels = torch.full((len(batch["image"]),), self.null_class, device=self.device, dtype=torch.long)
+            loss = self.diffusion_loss(batch["image"], labels, drop_labels=False)
+            self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
+            return loss
         labels = check_labels(batch["label"], self.hparams.num_classes).to(self.device)
         loss = self.diffusion_loss(batch["image"], labels)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(labels))
@@ -259,8 +331,10 @@ class DDPMModule(BaseModule):
         steps = steps or hp.sampling_steps or (hp.num_train_timesteps if sampler == "ddpm" else 50)
         scale = hp.guidance_scale if guidance_scale is None else float(guidance_scale)
         eta = float(hp.get("eta", 0.0) if eta is None else eta)  # checkpoints from before η have none
-        self.check_sampling(sampler, steps, scale, eta)
         labels = check_labels(labels, hp.num_classes).to(self.device)
+        if hp.get("unconditional"):  # a pool-pretrained model knows only the null class: every label means "any"
+            labels, scale = torch.full_like(labels, self.null_class), 1.0
+        self.check_sampling(sampler, steps, scale, eta)
         scheduler = self.make_sampler(sampler)
         scheduler.set_timesteps(steps, device=self.device)
         unet = self.sampling_unet
