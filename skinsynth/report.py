@@ -145,6 +145,13 @@ def results_markdown(
     ]
     if support:
         lines += ["Test images per class: " + ", ".join(f"{c} {support[c]}" for c in class_codes), ""]
+    absent = sorted({code for m in results.values() for code in m.get("absent_classes", [])})
+    if absent:
+        lines += [
+            f"**No test images of {', '.join(absent)}**: balanced accuracy averages the recall of the other classes "
+            "only, and the per-class numbers of the absent classes are not measurements.",
+            "",
+        ]
     lines += ["Figures: `per_class_f1.png`, " + ", ".join(f"`confusion_{arm}.png`" for arm in results), ""]
     return "\n".join(lines)
 

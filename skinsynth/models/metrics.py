@@ -1,7 +1,10 @@
 """Classification metrics: one torchmetrics collection, macro and per class.
 
 Balanced accuracy (macro recall) is the headline number: on a test set that is two-thirds nevi, plain accuracy
-rewards a classifier that ignores the rare malignant classes.
+rewards a classifier that ignores the rare malignant classes. It averages the recall of the classes *present* in the
+scored labels, as scikit-learn's ``balanced_accuracy_score`` does: a class with no test images has no recall, and
+averaging a 0 in for it (what torchmetrics' macro recall does once the class is predicted) would punish the model for
+a gap in the data. :func:`compute_metrics` names such classes in ``absent_classes``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,19 @@ from torchmetrics.classification import (
 )
 
 PER_CLASS = ("f1", "recall", "precision")
+
+
+class BalancedAccuracy(MulticlassConfusionMatrix):
+    """Mean recall over the classes that occur in the targets (NaN when nothing was scored)."""
+
+    def compute(self) -> Tensor:
+        """Balanced accuracy from the accumulated confusion matrix (rows: true classes)."""
+        matrix = super().compute().double()
+        support = matrix.sum(dim=1)
+        present = support > 0
+        if not present.any():
+            return torch.tensor(float("nan"))
+        return (matrix.diagonal()[present] / support[present]).mean().float()
 HEADLINE = ("balanced_accuracy", "macro_f1", "accuracy", "auroc", "auprc")
 
 
@@ -31,7 +47,7 @@ def classification_metrics(num_classes: int) -> MetricCollection:
     return MetricCollection(
         {
             "accuracy": MulticlassAccuracy(k, average="micro"),
-            "balanced_accuracy": MulticlassRecall(k, average="macro"),
+            "balanced_accuracy": BalancedAccuracy(k),
             "macro_f1": MulticlassF1Score(k, average="macro"),
             "auroc": MulticlassAUROC(k, average="macro"),
             "auprc": MulticlassAveragePrecision(k, average="macro"),
@@ -69,4 +85,5 @@ def compute_metrics(probs: Tensor, labels: Tensor, class_codes: Sequence[str]) -
     result["support"] = dict(
         zip(class_codes, torch.bincount(labels.long(), minlength=len(class_codes)).tolist(), strict=True)
     )
+    result["absent_classes"] = [code for code, n in result["support"].items() if n == 0]
     return result

@@ -51,3 +51,16 @@ def test_flatten_names_per_class_values(predictions) -> None:
     assert "val_confusion_matrix" not in flat
     assert {"val_balanced_accuracy", "val_f1_a", "val_recall_d", "val_precision_c"} <= set(flat)
     assert all(isinstance(v, float) for v in flat.values())
+
+
+def test_balanced_accuracy_averages_only_the_classes_present_in_the_labels() -> None:
+    # class c has no test images but is predicted once: recall a = 1, b = 1/2, c undefined
+    probs = torch.tensor([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]])
+    labels = torch.tensor([0, 0, 1, 1])
+    result = compute_metrics(probs, labels, ["a", "b", "c"])
+    assert result["balanced_accuracy"] == pytest.approx((1 + 0.5) / 2)
+    assert result["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(labels, probs.argmax(1)))
+    assert result["absent_classes"] == ["c"]
+    assert compute_metrics(probs[:3], labels[:3], ["a", "b", "c"])["absent_classes"] == ["c"]
+    collection = classification_metrics(3)
+    assert float(collection(probs, labels)["balanced_accuracy"]) == pytest.approx(0.75)  # what training logs too
