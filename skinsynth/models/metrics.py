@@ -38,6 +38,8 @@ class BalancedAccuracy(MulticlassConfusionMatrix):
         if not present.any():
             return torch.tensor(float("nan"))
         return (matrix.diagonal()[present] / support[present]).mean().float()
+
+
 HEADLINE = ("balanced_accuracy", "macro_f1", "accuracy", "auroc", "auprc")
 
 
