@@ -30,9 +30,39 @@ def _number(strategy: str, text: str, kind: type) -> float:
         value = kind(text)
     except ValueError:
         raise ConfigError(f"budget {strategy!r}: {text!r} is not a {kind.__name__}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"budget {strategy!r}: {text!r} is not a finite number")
     if value < 0:
         raise ConfigError(f"budget {strategy!r}: counts and ratios must not be negative, got {value}")
     return value
+
+
+def check_budget(strategy: str, max_ratio: float | None = 10.0) -> None:
+    """Reject a budget spec or maximum ratio that cannot work, before any data is read.
+
+    Class names of ``custom:`` are checked later, against the dataset's vocabulary (:func:`make_budget`).
+
+    Raises:
+        ConfigError: unknown strategy, a missing, non-numeric, non-finite or negative number, ``paper`` with an
+            argument, or a maximum ratio that is negative or not finite.
+    """
+    name, sep, argument = strategy.partition(":")
+    if name == "paper" and sep:
+        raise ConfigError(f"budget {strategy!r}: 'paper' takes no value (it is a fixed schedule); use 'paper'")
+    if name in ("balance", "fixed") and argument:
+        _number(strategy, argument, int)
+    elif name == "ratio" and argument:
+        _number(strategy, argument, float)
+    elif name == "custom" and argument:
+        for item in filter(None, (p.strip() for p in argument.split(","))):
+            code, eq, count = item.partition("=")
+            if not eq or not code.strip():
+                raise ConfigError(f"budget {strategy!r}: {item!r} is not code=N")
+            _number(strategy, count.strip(), int)
+    elif name != "paper":
+        raise ConfigError(f"unknown budget {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if max_ratio is not None and (not math.isfinite(max_ratio) or max_ratio < 0):
+        raise ConfigError(f"the maximum synthetic:real ratio must be a finite number ≥ 0, got {max_ratio}")
 
 
 def _custom(strategy: str, text: str, vocabulary: ClassVocabulary) -> dict[str, int]:
@@ -58,6 +88,7 @@ def make_budget(
         ConfigError: unknown strategy, negative numbers, a class that is not in the vocabulary, or ``paper`` for a
             vocabulary it does not cover.
     """
+    check_budget(strategy, max_ratio)
     name, _, argument = strategy.partition(":")
     unknown = sorted(set(real_counts) - set(vocabulary.codes))
     if unknown:
@@ -84,8 +115,6 @@ def make_budget(
     else:
         raise ConfigError(f"unknown budget {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if max_ratio is not None:
-        if max_ratio < 0:
-            raise ConfigError(f"--max-ratio must not be negative, got {max_ratio}")
         budget = {c: min(n, math.floor(max_ratio * real[c])) for c, n in budget.items()}
     return budget
 

@@ -37,6 +37,7 @@ class StudyConfig:
     image_size: int = 32
     toy_total: int = 1000
     toy_min_per_class: int = 40
+    on_bad_image: str = "error"  # "skip": leave unreadable images out (with a warning that counts them)
     # classifier
     backbone: str = "resnet18"
     pretrained: bool = False

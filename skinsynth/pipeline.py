@@ -13,7 +13,6 @@ Stages, each leaving files in the run directory (``runs/<name>/``) so that a re-
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 import yaml
 
 from skinsynth.config import RESULT_KEYS, StudyConfig
-from skinsynth.errors import ConfigError
+from skinsynth.errors import ConfigError, preview
 from skinsynth.io import atomic_write_csv, atomic_write_json, atomic_write_text
 
 
@@ -97,6 +96,16 @@ def check_config(config: StudyConfig) -> None:
 
     if config.augment not in AUGMENTS:
         raise ConfigError(f"unknown --augment {config.augment!r}; choose one of {', '.join(AUGMENTS)}")
+    if not 0 < config.val_fraction < 1:  # also rejects nan
+        raise ConfigError(f"--val-fraction must lie strictly between 0 and 1, got {config.val_fraction}")
+    if config.image_size < 8:
+        raise ConfigError(f"--image-size must be at least 8 px, got {config.image_size}")
+    if config.on_bad_image not in ("error", "skip"):
+        raise ConfigError(f"--on-bad-image must be error or skip, got {config.on_bad_image!r}")
+    if config.generator != "none":
+        from skinsynth.budget import check_budget
+
+        check_budget(config.budget, config.max_ratio)
     if config.train_budget not in ("steps", "epochs"):
         raise ConfigError(f"--train-budget must be steps or epochs, got {config.train_budget!r}")
     if config.logger not in ("wandb", "csv", "none"):
@@ -116,6 +125,8 @@ def check_config(config: StudyConfig) -> None:
         from skinsynth.models.registry import check_generator_options
 
         check_generator_options(config.generator, config.gen_options)
+    if config.generator not in ("none", "ldm-lora"):  # cheap to build: bad values fail now, not after the data stage
+        check_generator_values(config)
     base = config.pretrained_model or config.gen_options.get("pretrained_model")
     if config.generator == "ldm-lora" and not base:
         raise ConfigError(
@@ -126,6 +137,23 @@ def check_config(config: StudyConfig) -> None:
 
         if Path(str(base)).expanduser().exists() or not HUB_ID.match(str(base)):
             check_diffusers_dir(str(base))
+
+
+def check_generator_values(config: StudyConfig) -> None:
+    """Build the generator once with the study's options (two placeholder classes) and name any value it rejects."""
+    from skinsynth.models.registry import make_generator
+
+    options = dict(config.gen_options)
+    try:
+        make_generator(config.generator, class_codes=["a", "b"], image_size=config.image_size, **options)
+    except ConfigError:
+        raise
+    except (ValueError, RuntimeError, TypeError, AssertionError) as error:
+        given = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "its defaults"
+        raise ConfigError(
+            f"generator {config.generator!r} cannot be built at {config.image_size} px with {given}: {error}. "
+            "Check the --gen-option values (sizes and counts must be positive)"
+        ) from None
 
 
 def generator_checkpoint(folder: Path) -> Any:
@@ -139,17 +167,33 @@ def generator_checkpoint(folder: Path) -> Any:
     return ModelCheckpoint(dirpath=folder, filename="last", save_top_k=1, enable_version_counter=False)
 
 
-def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
-    """Create the run directory (checking it is writable) and save or check ``config.yaml``."""
+RUN_MARKER = ".skinsynth-run"
+
+
+def is_study_dir(run_dir: Path) -> bool:
+    """Whether ``run_dir`` was made by a skinsynth study (its marker, or an older study's ``config.yaml``)."""
+    if (run_dir / RUN_MARKER).is_file():
+        return True
+    saved = run_dir / "config.yaml"  # studies before the marker existed: a config with our keys
+    if not saved.is_file():
+        return False
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as error:
+        values = yaml.safe_load(saved.read_text())
+    except yaml.YAMLError:
+        return False
+    return isinstance(values, dict) and bool(values) and set(values) <= set(StudyConfig.fields())
+
+
+def check_run_dir(run_dir: Path, config: StudyConfig) -> None:
+    """Refuse, before anything is written, a folder that is not a study or holds a study with other settings."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"run directory {str(run_dir)!r} is a file; choose another --run-dir")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not is_study_dir(run_dir):
+        found = sorted(p.name for p in run_dir.iterdir())
         raise ConfigError(
-            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another --run-dir"
-        ) from error
+            f"run directory {str(run_dir)!r} is not empty and is not a skinsynth study (it holds {preview(found)}); "
+            "a study writes and deletes files in its run directory, so choose a new or empty --run-dir"
+        )
     saved = run_dir / "config.yaml"
     if saved.is_file():
         previous = yaml.safe_load(saved.read_text()) or {}
@@ -160,7 +204,38 @@ def prepare_run_dir(run_dir: Path, config: StudyConfig) -> None:
             raise ConfigError(
                 f"{str(run_dir)!r} holds a study with other settings ({details}); use a new --run-dir or delete it"
             )
-    atomic_write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), saved)
+
+
+def mark_run_dir(run_dir: Path) -> None:
+    """Create the run directory (checking it is writable) and mark it as a study's."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text("skinsynth study run directory\n", run_dir / RUN_MARKER)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another --run-dir"
+        ) from error
+
+
+ARM_METRIC_KEYS = ("balanced_accuracy", "macro_f1", "accuracy", "auroc", "auprc", "f1", "confusion_matrix")
+
+
+def read_arm_metrics(path: Path, class_codes: list[str]) -> dict[str, Any] | None:
+    """An earlier arm's ``metrics.json``, or ``None`` with a warning when the file is not one of this study's."""
+    import warnings
+
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        warnings.warn(f"left {str(path)!r} out of the report: it is not readable JSON ({error})", stacklevel=2)
+        return None
+    if not isinstance(metrics, dict) or any(k not in metrics for k in ARM_METRIC_KEYS):
+        warnings.warn(f"left {str(path)!r} out of the report: it is not a skinsynth arm's metrics", stacklevel=2)
+        return None
+    if not isinstance(metrics["f1"], dict) or sorted(metrics["f1"]) != sorted(class_codes):
+        warnings.warn(f"left {str(path)!r} out of the report: its classes are not this study's", stacklevel=2)
+        return None
+    return metrics
 
 
 class FewShotStudy:
@@ -192,6 +267,7 @@ class FewShotStudy:
             val_fraction=c.val_fraction,
             image_size=c.image_size,
             seed=c.seed,
+            on_bad_image=c.on_bad_image,
             **settings,
         )
 
@@ -217,7 +293,8 @@ class FewShotStudy:
         from skinsynth.data.sources.toy import read_toy
 
         c = self.config
-        prepare_run_dir(self.run_dir, c)
+        check_run_dir(self.run_dir, c)
+        mark_run_dir(self.run_dir)  # the marker only: settings are saved once they have been checked against the data
         if c.dataset == "toy":  # one fixed toy set (data seed 0); --seed varies the split and training only
             toy_dir = Path(c.data_dir) if c.data_dir else self.run_dir / "data" / "toy"
             self.records = read_toy(
@@ -230,12 +307,18 @@ class FewShotStudy:
             self.test_records = read_source("isic2018_test", c.test_data)
             self.test_records.check_files()
         self.class_codes = list(self.records.vocabulary.codes)
+        split = self._datamodule().make_split()  # too many shots for a class fails here, before anything is saved
+        counts = split.audit()
+        if c.generator != "none":  # the budget against the real counts (a custom: class the data lacks, ...)
+            from skinsynth.budget import make_budget
+
+            real = split.records_for("train").frame["code"].value_counts().to_dict()
+            make_budget(c.budget, real, self.records.vocabulary, c.max_ratio)
         stored = self.run_dir / "split.csv"
-        split = self._datamodule().make_split()
         if stored.is_file() and not split.matches(stored):
             raise ConfigError(f"{str(stored)!r} differs from the split these settings give (has the data changed?)")
+        atomic_write_text(yaml.safe_dump(c.to_dict(), sort_keys=False), self.run_dir / "config.yaml")
         split.to_csv(stored)
-        counts = split.audit()
         print(f"[skinsynth] split ({split.strategy}, seed {c.seed}):\n{counts.to_string()}")
         self._write_training_grid(split)
 
@@ -280,10 +363,10 @@ class FewShotStudy:
         continues from ``last.ckpt``, and materialization completes whatever images are missing.
         """
         import lightning as L
-        import torch
 
         from skinsynth.callbacks.sample_grid import SampleGridCallback
         from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback, materialize
+        from skinsynth.checkpoints import load_checkpoint
         from skinsynth.models.registry import (
             check_checkpoint_options,
             effective_options,
@@ -297,11 +380,13 @@ class FewShotStudy:
         budget = self.budget()
         ckpt_dir = self.run_dir / "checkpoints" / f"generator-{name}"
         last = ckpt_dir / "last.ckpt"
+        # the checkpoint is recorded relative to the run directory, so a moved or copied study still matches
         options = {"generator_name": name, "class_codes": self.class_codes, "study_seed": c.seed,
-                   "batch_size": c.sample_batch_size, "checkpoint": str(last), "progress": c.progress_bar}  # fmt: skip
+                   "batch_size": c.sample_batch_size, "progress": c.progress_bar,
+                   "checkpoint": last.relative_to(self.run_dir).as_posix()}  # fmt: skip
         gen_options = self.generator_options()
         if last.is_file():
-            saved = torch.load(last, map_location="cpu", weights_only=True)
+            saved = load_checkpoint(last)
             # every setting, not only the ones given now: a resumed run must continue the same model
             requested = effective_options(name, gen_options)
             check_checkpoint_options(last, saved.get("hyper_parameters", {}), requested)
@@ -397,8 +482,14 @@ class FewShotStudy:
         arm_dir = self.run_dir / "arms" / arm.name
         done = arm_dir / "metrics.json"
         if done.is_file():
+            previous = read_arm_metrics(done, self.class_codes)
+            if previous is None:
+                raise ConfigError(
+                    f"{str(done)!r} is not this study's result for arm {arm.name!r}; move it away (skinsynth does not "
+                    "overwrite files it did not write) and run again"
+                )
             print(f"[skinsynth] arm {arm.name!r}: finished earlier, reusing {done}")
-            return json.loads(done.read_text())
+            return previous
         import lightning as L
         import pandas as pd
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -447,8 +538,8 @@ class FewShotStudy:
             config={**c.to_dict(), "arm": arm.name},
         )
         ckpt_dir = self.run_dir / "checkpoints" / arm.name
-        if ckpt_dir.exists():  # leftovers of an interrupted attempt
-            shutil.rmtree(ckpt_dir)
+        for stale in ckpt_dir.glob("best*.ckpt"):  # an interrupted attempt's checkpoints; nothing else is touched
+            stale.unlink()
         checkpoint = ModelCheckpoint(
             dirpath=ckpt_dir,
             filename="best",
@@ -543,7 +634,10 @@ class FewShotStudy:
             return results
         everything = dict(results)
         for path in sorted((self.run_dir / "arms").glob("*/metrics.json")):
-            everything.setdefault(path.parent.name, json.loads(path.read_text()))
+            if path.parent.name not in everything:
+                metrics = read_arm_metrics(path, self.class_codes)
+                if metrics is not None:
+                    everything[path.parent.name] = metrics
         files = write_report(self.run_dir, everything, self.class_codes, extra={"config": self.config.to_dict()})
         print(f"[skinsynth] report: {files['report']}")
         return results

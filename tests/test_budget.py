@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from skinsynth.budget import PAPER_SCHEDULE, format_budget, make_budget
+from skinsynth.budget import PAPER_SCHEDULE, check_budget, format_budget, make_budget
 from skinsynth.classes import HAM10000, ISIC2019
 from skinsynth.errors import ConfigError
 
@@ -42,6 +42,10 @@ def test_balance_fixed_ratio_and_custom() -> None:
         ("fixed:lots", "is not a int"),
         ("sometimes", "unknown budget 'sometimes'; choose one of paper"),
         ("balance", "unknown budget"),
+        ("ratio:nan", "'nan' is not a finite number"),
+        ("ratio:inf", "'inf' is not a finite number"),
+        ("paper:3", "'paper' takes no value"),
+        ("custom:mel", "'mel' is not code=N"),
     ],
 )
 def test_bad_budgets(strategy: str, message: str) -> None:
@@ -59,3 +63,16 @@ def test_paper_schedule_refuses_a_vocabulary_it_does_not_cover() -> None:
 def test_format_budget_lists_totals() -> None:
     text = format_budget(make_budget("paper", FIFTY, HAM10000), FIFTY)
     assert "df" in text and "350" in text and text.splitlines()[-1].split() == ["total", "350", "1200"]
+
+
+@pytest.mark.parametrize("max_ratio", [float("nan"), float("inf"), -1.0])
+def test_bad_max_ratio_is_refused_before_any_data(max_ratio: float) -> None:
+    with pytest.raises(ConfigError, match="maximum synthetic:real ratio must be a finite number"):
+        check_budget("paper", max_ratio)
+    with pytest.raises(ConfigError, match="maximum synthetic:real ratio"):
+        make_budget("paper", FIFTY, HAM10000, max_ratio)
+
+
+def test_check_budget_accepts_every_valid_spec() -> None:
+    for spec in ("paper", "balance:60", "fixed:0", "ratio:0.5", "custom:mel=20,df=30", "custom:anything=3"):
+        check_budget(spec, None)  # class names are checked against the vocabulary later

@@ -103,13 +103,20 @@ def _check_state(folder: Path, state: dict[str, Any]) -> None:
     saved = folder / STATE_FILE
     if saved.is_file():
         previous = json.loads(saved.read_text())
-        changed = sorted(k for k in state if previous.get(k) != state[k])
+        changed = sorted(k for k in state if previous.get(k) != state[k] and not _same_checkpoint(k, previous, state))
         if changed:
             details = ", ".join(f"{k}: {previous.get(k)!r} → {state[k]!r}" for k in changed)
             raise DataError(
                 f"{str(folder)!r} holds synthetic images made with other settings ({details}); refusing to mix them. "
                 "Use another folder or delete this one."
             )
+
+
+def _same_checkpoint(key: str, previous: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    """Studies record the checkpoint relative to the run directory; older ones recorded it absolute."""
+    if key != "checkpoint" or not previous.get(key) or not state.get(key) or Path(state[key]).is_absolute():
+        return False
+    return Path(str(previous[key])).as_posix().endswith("/" + Path(str(state[key])).as_posix())
 
 
 def _check_complete(folder: Path, plan: Sequence[PlannedImage], manifest: pd.DataFrame) -> None:
@@ -181,8 +188,10 @@ def materialize(
         _check_state(folder, state)
     manifest_path = folder / MANIFEST
     if manifest_path.is_file() and len(read_manifest(folder)) == len(plan):
-        _check_complete(folder, plan, read_manifest(folder))
-        return manifest_path
+        listed = read_manifest(folder)["path"]
+        if all((folder / p).is_file() for p in listed):  # finished; a deleted image is made again below
+            _check_complete(folder, plan, read_manifest(folder))
+            return manifest_path
     if rank == 0:
         for code in {p.code for p in plan}:
             (folder / code).mkdir(parents=True, exist_ok=True)

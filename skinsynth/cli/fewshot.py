@@ -37,6 +37,8 @@ HELP = {
     "image_size": "image side length in pixels",
     "toy_total": "toy set: number of images",
     "toy_min_per_class": "toy set: minimum images per class",
+    "on_bad_image": "error: stop at the first unreadable image, naming it; skip: decode every image once and leave "
+    "unreadable ones out (with a warning that counts them)",
     "backbone": "timm backbone name (resnet18, efficientnet_b0, resnet50, ...)",
     "pretrained": "start from ImageNet weights (needs them cached, or network)",
     "weights_path": "local backbone weights file (offline alternative to --pretrained)",

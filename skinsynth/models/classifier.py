@@ -204,5 +204,8 @@ class LesionClassifier(BaseModule):
 
     @classmethod
     def load_checkpoint(cls, path: str | Path, map_location: str = "cpu") -> LesionClassifier:
-        """Load a checkpoint safely (tensors and plain values only; no pickled code)."""
+        """Load a checkpoint safely (tensors and plain values only; no pickled code); damaged files raise DataError."""
+        from skinsynth.checkpoints import load_checkpoint
+
+        load_checkpoint(path)
         return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True)

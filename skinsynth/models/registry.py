@@ -117,11 +117,13 @@ def load_generator(
         DataError: the checkpoint is missing, or was trained for other classes or another image size.
         ConfigError: ``options`` (the study's ``--gen-option`` values) differ from the checkpoint's hyperparameters.
     """
+    from skinsynth.checkpoints import load_checkpoint
     from skinsynth.errors import DataError
 
     path = Path(checkpoint)
     if not path.is_file():
         raise DataError(f"generator checkpoint {str(path)!r} does not exist")
+    load_checkpoint(path)  # a damaged or unsafe file fails here with a named error, before Lightning reads it
     # the base model of ldm-lora may have moved: the caller's path wins (its fingerprint is checked on loading)
     base = {"pretrained_model": options["pretrained_model"]} if options and options.get("pretrained_model") else {}
     model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True, **base)

@@ -140,3 +140,14 @@ def test_progress_bar_counts_the_images_it_generates(tmp_path: Path, capsys: pyt
     run(tmp_path / "loud", progress=True)
     err = capsys.readouterr().err
     assert "materializing noise" in err and "12/12" in err
+
+
+def test_a_deleted_image_of_a_finished_set_is_made_again_identically(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    run(folder)
+    original = images(folder)
+    victim = folder / "mel" / "mel_00001.png"
+    victim.unlink()
+    manifest = pd.read_csv(run(folder))  # resumes: makes exactly the missing image
+    assert images(folder) == original and len(manifest) == 12
+    assert SyntheticDataset(folder, HAM10000).records.frame["path"].map(lambda p: Path(p).is_file()).all()

@@ -173,8 +173,10 @@ class DDPMModule(BaseModule):
 
     def load_initial_weights(self, path: str) -> None:
         """Start the U-Net from ``path``'s weights (its EMA copy when it has one); see ``init_checkpoint``."""
-        saved = torch.load(Path(path).expanduser(), map_location="cpu", weights_only=True)
-        state = saved.get("state_dict", {}) if isinstance(saved, dict) else {}
+        from skinsynth.checkpoints import load_checkpoint
+
+        saved = load_checkpoint(path)
+        state = saved.get("state_dict", {})
         prefix = "ema.module." if any(k.startswith("ema.module.") for k in state) else "unet."
         weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if not weights:
