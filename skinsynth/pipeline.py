@@ -26,11 +26,6 @@ from skinsynth.errors import ConfigError, preview
 from skinsynth.io import atomic_write_csv, atomic_write_json, atomic_write_text
 
 
-def pd_read_split(path: Path) -> pd.DataFrame:
-    """``split.csv`` as strings."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
 @dataclass(frozen=True)
 class Arm:
     """How one arm's classifier is trained.
@@ -156,6 +151,37 @@ def check_generator_values(config: StudyConfig) -> None:
         ) from None
 
 
+def launched_rank() -> int:
+    """This process's global rank when a launcher started several (torchrun, SLURM, Lightning's DDP), else 0."""
+    import os
+
+    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def device_count(accelerator: str, devices: str | int) -> int:
+    """How many devices (processes per node) the Trainer settings ask for."""
+    import torch
+
+    text = str(devices).strip()
+    if text.lstrip("-").isdigit():
+        n = int(text)
+        if n != -1:
+            return n
+    elif "," in text or text.startswith("["):
+        return len([d for d in text.strip("[]").split(",") if d.strip()])
+    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    return max(torch.cuda.device_count(), 1) if gpu else 1
+
+
+def training_strategy(model: Any, accelerator: str, devices: str | int) -> str:
+    """``ddp_find_unused_parameters_true`` for a module that needs it (the GAN) on several devices, else ``auto``."""
+    wants = bool(getattr(model, "ddp_find_unused_parameters", False))
+    return "ddp_find_unused_parameters_true" if wants and device_count(accelerator, devices) > 1 else "auto"
+
+
 def generator_checkpoint(folder: Path) -> Any:
     """A ``ModelCheckpoint`` that rewrites ``folder/last.ckpt`` after every generator epoch.
 
@@ -247,6 +273,7 @@ class FewShotStudy:
         self.run_dir = Path(config.run_dir)
         self.records = None
         self.test_records = None
+        self.split: Any = None
         self.class_codes: list[str] = []
         self._announced_offline = False
 
@@ -279,7 +306,7 @@ class FewShotStudy:
             synthetic_dirs=[self.synthetic_dir(arm.generator)] if arm.generator else (),
         )
         dm.setup("fit")
-        if not dm.split.matches(self.run_dir / "split.csv"):  # every arm must see the study's one split
+        if launched_rank() == 0 and not dm.split.matches(self.run_dir / "split.csv"):  # one split for every arm
             raise RuntimeError(f"arm {arm.name!r} got a split that differs from split.csv")
         return dm
 
@@ -293,8 +320,10 @@ class FewShotStudy:
         from skinsynth.data.sources.toy import read_toy
 
         c = self.config
-        check_run_dir(self.run_dir, c)
-        mark_run_dir(self.run_dir)  # the marker only: settings are saved once they have been checked against the data
+        writer = launched_rank() == 0  # under torchrun or Lightning's launcher, rank 0 alone writes the run dir
+        if writer:
+            check_run_dir(self.run_dir, c)
+            mark_run_dir(self.run_dir)  # the marker only: settings are saved once they were checked against the data
         if c.dataset == "toy":  # one fixed toy set (data seed 0); --seed varies the split and training only
             toy_dir = Path(c.data_dir) if c.data_dir else self.run_dir / "data" / "toy"
             self.records = read_toy(
@@ -309,11 +338,14 @@ class FewShotStudy:
         self.class_codes = list(self.records.vocabulary.codes)
         split = self._datamodule().make_split()  # too many shots for a class fails here, before anything is saved
         counts = split.audit()
+        self.split = split
         if c.generator != "none":  # the budget against the real counts (a custom: class the data lacks, ...)
             from skinsynth.budget import make_budget
 
             real = split.records_for("train").frame["code"].value_counts().to_dict()
             make_budget(c.budget, real, self.records.vocabulary, c.max_ratio)
+        if not writer:
+            return
         stored = self.run_dir / "split.csv"
         if stored.is_file() and not split.matches(stored):
             raise ConfigError(f"{str(stored)!r} differs from the split these settings give (has the data changed?)")
@@ -347,13 +379,14 @@ class FewShotStudy:
         """The synthetic budget for the few-shot training counts; printed and saved as ``budget.json``."""
         from skinsynth.budget import format_budget, make_budget
 
-        split = pd_read_split(self.run_dir / "split.csv")
-        real = split[split["split"] == "train"]["label"].value_counts().to_dict()
+        real = self.split.records_for("train").frame["code"].value_counts().to_dict()
         budget = make_budget(self.config.budget, real, self.records.vocabulary, self.config.max_ratio)
         print(f"[skinsynth] synthetic budget ({self.config.budget}, max ratio {self.config.max_ratio}):")
         print(format_budget(budget, real))
-        atomic_write_json({"strategy": self.config.budget, "max_ratio": self.config.max_ratio, "real": real,
-                           "synthetic": budget}, self.run_dir / "budget.json")  # fmt: skip
+        if launched_rank() == 0:
+            saved = {"strategy": self.config.budget, "max_ratio": self.config.max_ratio, "real": real,
+                     "synthetic": budget}  # fmt: skip
+            atomic_write_json(saved, self.run_dir / "budget.json")
         return budget
 
     def run_generator(self) -> Path:
@@ -409,6 +442,7 @@ class FewShotStudy:
             max_epochs=c.gen_epochs,
             accelerator=c.accelerator,
             devices=c.devices,
+            strategy=training_strategy(model, c.accelerator, c.devices),
             precision=c.precision,
             logger=logger,
             callbacks=[
@@ -491,7 +525,6 @@ class FewShotStudy:
             print(f"[skinsynth] arm {arm.name!r}: finished earlier, reusing {done}")
             return previous
         import lightning as L
-        import pandas as pd
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
         from skinsynth.models.classifier import LesionClassifier

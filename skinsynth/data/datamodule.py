@@ -350,7 +350,9 @@ class SkinLesionDataModule(L.LightningDataModule):
                 generator=torch.Generator().manual_seed(self.hparams.seed),
             )
         # A last batch of one image breaks batch norm; dropping the ragged batch costs nothing as order reshuffles.
-        drop_last = len(dataset) > self.hparams.batch_size
+        # Under DDP each rank sees 1/world of the set: drop only when a rank still has more than one batch.
+        world = self.trainer.world_size if self.trainer is not None else 1
+        drop_last = len(dataset) // max(world, 1) > self.hparams.batch_size
         return self._loader(dataset, self.hparams.batch_size, shuffle=True, sampler=sampler, drop_last=drop_last)
 
     def _eval_batch(self) -> int:

@@ -67,6 +67,8 @@ class ConditionalGANModule(BaseModule):
             raise ConfigError(str(error)) from None
         super().__init__()
         self.automatic_optimization = False
+        # D and G take turns, so each backward leaves the other's parameters unused: DDP must look for them
+        self.ddp_find_unused_parameters = True
         self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
 
