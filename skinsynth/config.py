@@ -73,6 +73,7 @@ class StudyConfig:
     # hardware and logging
     accelerator: str = "auto"
     devices: str = "auto"
+    num_nodes: int = 1
     precision: str = "32-true"
     num_workers: int = 0
     logger: str = "wandb"
@@ -128,6 +129,7 @@ class StudyConfig:
 NON_RESULT_KEYS = frozenset(
     {
         "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
+        "num_nodes",
         "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
     }
 )  # fmt: skip

@@ -93,6 +93,8 @@ def check_config(config: StudyConfig) -> None:
         raise ConfigError(f"unknown --augment {config.augment!r}; choose one of {', '.join(AUGMENTS)}")
     if not 0 < config.val_fraction < 1:  # also rejects nan
         raise ConfigError(f"--val-fraction must lie strictly between 0 and 1, got {config.val_fraction}")
+    if config.num_nodes < 1:
+        raise ConfigError(f"--num-nodes must be at least 1, got {config.num_nodes}")
     if config.image_size < 8:
         raise ConfigError(f"--image-size must be at least 8 px, got {config.image_size}")
     if config.on_bad_image not in ("error", "skip"):
@@ -161,6 +163,35 @@ def launched_rank() -> int:
     return 0
 
 
+def join_launched_processes(accelerator: str) -> None:
+    """Under torchrun, join the process group before the first stage, so that stages can wait for rank 0.
+
+    torchrun starts every rank at once; without a group, rank 1 would race rank 0 to the run directory. Lightning
+    reuses the group for training. Lightning's own launcher starts the other ranks later (at the first ``fit``),
+    re-running the study from the top, so there nothing is joined here: rank 0 has written the run directory by then.
+    """
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if "TORCHELASTIC_RUN_ID" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return
+    if dist.is_available() and not dist.is_initialized():
+        gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        if gpu:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if gpu else "gloo")
+
+
+def barrier() -> None:
+    """Wait for every rank when a process group exists (a no-op in a single process)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 def device_count(accelerator: str, devices: str | int) -> int:
     """How many devices (processes per node) the Trainer settings ask for."""
     import torch
@@ -176,10 +207,11 @@ def device_count(accelerator: str, devices: str | int) -> int:
     return max(torch.cuda.device_count(), 1) if gpu else 1
 
 
-def training_strategy(model: Any, accelerator: str, devices: str | int) -> str:
+def training_strategy(model: Any, accelerator: str, devices: str | int, num_nodes: int = 1) -> str:
     """``ddp_find_unused_parameters_true`` for a module that needs it (the GAN) on several devices, else ``auto``."""
     wants = bool(getattr(model, "ddp_find_unused_parameters", False))
-    return "ddp_find_unused_parameters_true" if wants and device_count(accelerator, devices) > 1 else "auto"
+    several = device_count(accelerator, devices) * num_nodes > 1
+    return "ddp_find_unused_parameters_true" if wants and several else "auto"
 
 
 def generator_checkpoint(folder: Path) -> Any:
@@ -425,8 +457,10 @@ class FewShotStudy:
             check_checkpoint_options(last, saved.get("hyper_parameters", {}), requested)
             if saved.get("epoch", -1) + 1 >= c.gen_epochs:
                 print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
-                model = load_generator(name, last, self.class_codes, c.image_size, requested)
-                materialize(model.to(self.sampling_device()), budget, folder, image_size=c.image_size, **options)
+                if launched_rank() == 0:  # one process completes the set; launched peers wait for it
+                    model = load_generator(name, last, self.class_codes, c.image_size, requested)
+                    materialize(model.to(self.sampling_device()), budget, folder, image_size=c.image_size, **options)
+                barrier()
                 return folder
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
@@ -442,7 +476,8 @@ class FewShotStudy:
             max_epochs=c.gen_epochs,
             accelerator=c.accelerator,
             devices=c.devices,
-            strategy=training_strategy(model, c.accelerator, c.devices),
+            num_nodes=c.num_nodes,
+            strategy=training_strategy(model, c.accelerator, c.devices, c.num_nodes),
             precision=c.precision,
             logger=logger,
             callbacks=[
@@ -590,6 +625,7 @@ class FewShotStudy:
             **budget,
             accelerator=c.accelerator,
             devices=c.devices,
+            num_nodes=c.num_nodes,
             precision=c.precision,
             logger=logger,
             callbacks=callbacks,
@@ -659,7 +695,9 @@ class FewShotStudy:
         """
         from skinsynth.report import write_report
 
+        join_launched_processes(self.config.accelerator)
         self.prepare_data()
+        barrier()  # launched peers read what rank 0 wrote
         if self.config.generator != "none":
             self.run_generator()
         results = {arm.name: self.run_arm(arm) for arm in self.arms()}

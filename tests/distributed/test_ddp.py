@@ -102,3 +102,9 @@ def test_a_whole_study_under_torchrun_on_two_processes(tmp_path: Path, toy_dir: 
     split = pd.read_csv(run / "split.csv")
     predictions = pd.read_csv(run / "arms" / "real" / "predictions.csv")
     assert sorted(predictions["image_id"]) == sorted(split.loc[split["split"] == "test", "image_id"])
+    (run / "synthetic" / "gan" / "akiec" / "akiec_00001.png").unlink()  # the resumed run must make it again
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert "trained earlier" in again.stdout and again.stdout.count("finished earlier") >= 3
+    assert len(pd.read_csv(run / "synthetic" / "gan" / "manifest.csv")) == 14
+    assert (run / "synthetic" / "gan" / "akiec" / "akiec_00001.png").is_file()

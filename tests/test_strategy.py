@@ -1,0 +1,31 @@
+"""Which DDP strategy a study picks, from the Trainer settings."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from skinsynth.pipeline import device_count, launched_rank, training_strategy
+
+
+def test_device_count_reads_the_trainer_settings() -> None:
+    assert device_count("cpu", "2") == 2 and device_count("cpu", 3) == 3
+    assert device_count("cpu", "auto") == 1 and device_count("cpu", "-1") == 1
+    assert device_count("gpu", "0,1") == 2 and device_count("gpu", "[0, 2, 3]") == 3
+
+
+def test_the_gan_gets_unused_parameter_search_only_with_several_processes() -> None:
+    gan, other = SimpleNamespace(ddp_find_unused_parameters=True), SimpleNamespace()
+    assert training_strategy(gan, "cpu", "2") == "ddp_find_unused_parameters_true"
+    assert training_strategy(gan, "cpu", "1", num_nodes=2) == "ddp_find_unused_parameters_true"
+    assert training_strategy(gan, "cpu", "1") == "auto"
+    assert training_strategy(other, "cpu", "2") == "auto"
+
+
+def test_launched_rank_comes_from_the_launcher_environment(monkeypatch) -> None:
+    for name in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert launched_rank() == 0
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert launched_rank() == 1
+    monkeypatch.setenv("RANK", "3")
+    assert launched_rank() == 3
