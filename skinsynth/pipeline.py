@@ -693,14 +693,18 @@ class FewShotStudy:
         The report covers every finished arm in the run directory: a study run with ``--generator gan`` and again
         with ``--generator cvae`` in the same directory reports both (their settings agree; ``config.yaml`` checks).
         """
-        from skinsynth.report import write_report
+        from skinsynth.report import evidence_markdown, write_report
 
         join_launched_processes(self.config.accelerator)
         self.prepare_data()
         barrier()  # launched peers read what rank 0 wrote
+        baselines = [arm for arm in self.arms() if arm.generator is None]
+        results = {arm.name: self.run_arm(arm) for arm in baselines}
         if self.config.generator != "none":
             self.run_generator()
-        results = {arm.name: self.run_arm(arm) for arm in self.arms()}
+            self.run_evidence(self.config.generator)
+            barrier()
+            results |= {arm.name: self.run_arm(arm) for arm in self.arms() if arm.generator is not None}
         if not all(results.values()):  # non-zero DDP ranks stop here
             return results
         everything = dict(results)
@@ -709,6 +713,45 @@ class FewShotStudy:
                 metrics = read_arm_metrics(path, self.class_codes)
                 if metrics is not None:
                     everything[path.parent.name] = metrics
-        files = write_report(self.run_dir, everything, self.class_codes, extra={"config": self.config.to_dict()})
+        evidence = self.finished_evidence()
+        sections = [evidence_markdown(name, summary) for name, summary in evidence.items()]
+        extra = {"config": self.config.to_dict(), "synthetic": evidence}
+        files = write_report(self.run_dir, everything, self.class_codes, extra=extra, sections=sections)
         print(f"[skinsynth] report: {files['report']}")
         return results
+
+    # -- evidence about the synthetic data ----------------------------------------------------------------------------
+    def run_evidence(self, generator: str) -> dict[str, Any] | None:
+        """Quality, diversity and memorization of ``generator``'s set, judged by the real-only arm (rank 0 only).
+
+        Skipped (with a note) when the study has no ``real`` arm; reused when ``quality/<generator>/`` is complete.
+        """
+        from skinsynth.evidence import EVIDENCE_FILE, synthetic_evidence
+        from skinsynth.models.classifier import LesionClassifier
+
+        out = self.run_dir / "quality" / generator
+        if launched_rank() != 0:
+            return None
+        if (out / EVIDENCE_FILE).is_file():
+            return json.loads((out / EVIDENCE_FILE).read_text())
+        judge_path = self.run_dir / "checkpoints" / "real" / "best.ckpt"
+        if not judge_path.is_file():
+            print("[skinsynth] no 'real' arm: the synthetic set is not scored (add real to --baselines)")
+            return None
+        started = time.perf_counter()
+        judge = LesionClassifier.load_checkpoint(judge_path)
+        space = f"{judge.hparams.backbone} penultimate layer of the real-only arm"
+        real_train = self.split.records_for("train")
+        summary = synthetic_evidence(out, self.synthetic_dir(generator), real_train, judge, self.class_codes,
+                                     self.config.image_size, space, seed=self.config.seed)  # fmt: skip
+        print(f"[skinsynth] synthetic set {generator!r} scored in {time.perf_counter() - started:.0f} s: {out}")
+        return summary
+
+    def finished_evidence(self) -> dict[str, Any]:
+        """Every generator's evidence summary found in the run directory."""
+        from skinsynth.evidence import EVIDENCE_FILE
+
+        return {
+            path.parent.name: json.loads(path.read_text())
+            for path in sorted((self.run_dir / "quality").glob(f"*/{EVIDENCE_FILE}"))
+        }

@@ -162,14 +162,20 @@ def write_report(
     class_codes: Sequence[str],
     extra: Mapping[str, Any] | None = None,
     title: str = "Few-shot study",
+    sections: Sequence[str] = (),
 ) -> dict[str, Path]:
-    """Write ``metrics.json``, ``report.md``, ``per_class_f1.png`` and ``confusion_<arm>.png`` into ``run_dir``."""
+    """Write ``metrics.json``, ``report.md``, ``per_class_f1.png`` and ``confusion_<arm>.png`` into ``run_dir``.
+
+    ``sections`` are Markdown sections appended to the report (e.g. the evidence about each synthetic set).
+    """
     run_dir = Path(run_dir)
     files = {
         "metrics": atomic_write_json(
             {**(extra or {}), "class_codes": list(class_codes), "arms": results}, run_dir / "metrics.json"
         ),
-        "report": atomic_write_text(results_markdown(results, class_codes, title), run_dir / "report.md"),
+        "report": atomic_write_text(
+            "\n".join([results_markdown(results, class_codes, title), *sections]), run_dir / "report.md"
+        ),
         "per_class_f1": plot_per_class_f1(results, class_codes, run_dir / "per_class_f1.png"),
     }
     for arm, metrics in results.items():
@@ -212,3 +218,32 @@ def aggregate_seeds(metrics_files: Sequence[str | Path]) -> tuple[pd.DataFrame, 
 def markdown_table(table: pd.DataFrame) -> str:
     """A DataFrame as a GitHub Markdown table (index first)."""
     return _markdown(table)
+
+
+def evidence_markdown(generator: str, summary: dict[str, Any]) -> str:
+    """The report section of one generator's evidence."""
+    table = pd.DataFrame.from_dict(summary["quality"], orient="index")
+    memo = pd.DataFrame.from_dict(summary["memorization"], orient="index")
+    columns = ["real", "synthetic", "fid", "kid", "precision", "recall", "density", "coverage",
+               "diversity_real", "diversity_synthetic", "diversity_ratio"]  # fmt: skip
+    shown = table[columns].copy()
+    shown["judge confidence"] = [summary["mean_confidence"].get(code, float("nan")) for code in shown.index]
+    shown["near copies"] = [memo["near_copy_fraction"].get(code, float("nan")) for code in shown.index]
+    shown.loc["all", "near copies"] = summary["near_copy_fraction"]
+    lines = [
+        f"## Synthetic data: `{generator}`",
+        "",
+        f"Feature space: **{summary['feature_space']}**. FID/KID (lower is closer), precision/recall/density/coverage "
+        "(k-NN, k = 5), within-class diversity (mean feature cosine distance; ratio = synthetic / real of the same "
+        "class), the judge's mean probability for the intended class, and the share of near-copies of a real "
+        "training image (feature cosine ≥ 0.95 or SSIM ≥ 0.9). Files: `quality/" + generator + "/`.",
+        "",
+        "| class | " + " | ".join(shown.columns) + " |",
+        "|---|" + "---|" * len(shown.columns),
+    ]
+    for code, row in shown.iterrows():
+        cells = [f"{int(v)}" if name in ("real", "synthetic") else f"{v:.3g}" for name, v in row.items()]
+        lines.append(f"| {code} | " + " | ".join(cells) + " |")
+    if summary["warnings"]:
+        lines += ["", *[f"- {w}" for w in summary["warnings"]]]
+    return "\n".join(lines) + "\n"

@@ -192,6 +192,15 @@ def test_generator_study_end_to_end_and_resume(
     assert (run / "grids" / generator / "samples_epoch0001.png").is_file()
     report = (run / "report.md").read_text()
     assert f"| real+{generator} | " in report and f"| {generator}-only | " in report
+    # the evidence stage: quality per class in the real-only arm's feature space, scores in the manifest
+    assert f"## Synthetic data: `{generator}`" in report and "penultimate layer of the real-only arm" in report
+    for name in ("quality.csv", "memorization.csv", "real_vs_synthetic.png", "closest_pairs.png", "tsne.png"):
+        assert (run / "quality" / generator / name).is_file(), name
+    quality = pd.read_csv(run / "quality" / generator / "quality.csv", index_col="class")
+    assert quality.loc["all", "synthetic"] == 21 and quality.loc["df", "real"] == 4
+    scored = pd.read_csv(run / "synthetic" / generator / "manifest.csv")
+    assert scored["confidence"].between(0, 1).all() and scored["nearest_real_id"].str.len().gt(0).all()
+    assert json.loads((run / "metrics.json").read_text())["synthetic"][generator]["feature_space"]
     capsys.readouterr()
     assert fewshot.main(args) == 0
     out = capsys.readouterr().out
