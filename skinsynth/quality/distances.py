@@ -28,8 +28,11 @@ def feature_distances(
     n = min(sum(len(b) for b in real), sum(len(b) for b in fake))
     if n < 2:
         raise ValueError(f"FID/KID need at least 2 real and 2 fake images, got {n}")
-    fid = FrechetInceptionDistance(feature=features, normalize=True)
-    kid = KernelInceptionDistance(feature=features, normalize=True, subset_size=min(kid_subset_size, n))
+    # one process computes these (rank 0 in a DDP study): never wait for the other ranks to sync metric states
+    fid = FrechetInceptionDistance(feature=features, normalize=True, sync_on_compute=False)
+    kid = KernelInceptionDistance(
+        feature=features, normalize=True, subset_size=min(kid_subset_size, n), sync_on_compute=False
+    )
     for batch in real:
         fid.update(batch, real=True)
         kid.update(batch, real=True)
