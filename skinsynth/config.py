@@ -33,6 +33,7 @@ class StudyConfig:
     data_dir: str | None = None
     test_data: str | None = None
     shots: int | None = 20  # None ("all" on the CLI): every training image, the long-tailed setting
+    unlabeled_pool: float | None = None  # share of the training-side groups outside the shots kept as a pool (1 = all)
     val_fraction: float = 0.2
     image_size: int = 32
     toy_total: int = 1000
@@ -68,6 +69,7 @@ class StudyConfig:
     pretrained_model: str | None = None  # base model directory of the ldm-lora generator
     budget: str = "paper"
     max_ratio: float | None = 10.0
+    synthetic_weight: float = 1.0  # loss weight of synthetic images in the real+<generator> arm
     sample_batch_size: int = 64
     grid_every: int = 10
     # hardware and logging

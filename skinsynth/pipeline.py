@@ -93,6 +93,16 @@ def check_config(config: StudyConfig) -> None:
         raise ConfigError(f"unknown --augment {config.augment!r}; choose one of {', '.join(AUGMENTS)}")
     if not 0 < config.val_fraction < 1:  # also rejects nan
         raise ConfigError(f"--val-fraction must lie strictly between 0 and 1, got {config.val_fraction}")
+    if not config.synthetic_weight >= 0:
+        raise ConfigError(f"--synthetic-weight must be ≥ 0, got {config.synthetic_weight}")
+    if config.unlabeled_pool is not None and not 0 < config.unlabeled_pool <= 1:
+        raise ConfigError(f"--unlabeled-pool must be a fraction in (0, 1] or 'all', got {config.unlabeled_pool}")
+    if config.unlabeled_pool is not None and (config.shots is None or config.test_data):
+        raise ConfigError("--unlabeled-pool needs a few-shot split (--shots N) whose test set comes from the data")
+    if config.generator == "oracle" and config.unlabeled_pool is None:
+        raise ConfigError(
+            "--generator oracle draws real images from the unlabeled pool: add --unlabeled-pool all (or a fraction)"
+        )
     if config.num_nodes < 1:
         raise ConfigError(f"--num-nodes must be at least 1, got {config.num_nodes}")
     if config.image_size < 8:
@@ -122,7 +132,7 @@ def check_config(config: StudyConfig) -> None:
         from skinsynth.models.registry import check_generator_options
 
         check_generator_options(config.generator, config.gen_options)
-    if config.generator not in ("none", "ldm-lora"):  # cheap to build: bad values fail now, not after the data stage
+    if config.generator not in ("none", "ldm-lora", "oracle"):  # cheap to build: bad values fail now, not later
         check_generator_values(config)
     base = config.pretrained_model or config.gen_options.get("pretrained_model")
     if config.generator == "ldm-lora" and not base:
@@ -327,6 +337,7 @@ class FewShotStudy:
             image_size=c.image_size,
             seed=c.seed,
             on_bad_image=c.on_bad_image,
+            pool_fraction=c.unlabeled_pool,
             **settings,
         )
 
@@ -443,6 +454,14 @@ class FewShotStudy:
         c, name = self.config, self.config.generator
         folder = self.synthetic_dir(name)
         budget = self.budget()
+        if name == "oracle":  # the positive control: real pool images of the asked-for class, nothing to train
+            from skinsynth.data.oracle import materialize_oracle
+
+            if launched_rank() == 0:
+                materialize_oracle(self.split.records_for("pool"), budget, folder, c.image_size, c.seed)
+            barrier()
+            print(f"[skinsynth] oracle: {sum(budget.values())} real pool images as its synthetic set ({folder})")
+            return folder
         ckpt_dir = self.run_dir / "checkpoints" / f"generator-{name}"
         last = ckpt_dir / "last.ckpt"
         # the checkpoint is recorded relative to the run directory, so a moved or copied study still matches
@@ -590,6 +609,7 @@ class FewShotStudy:
             lr=c.lr,
             weight_decay=c.weight_decay,
             steps_per_epoch=budget.get("val_check_interval"),
+            synthetic_weight=c.synthetic_weight if arm.mode == "mixed" else 1.0,
         )
         if c.logger == "wandb" and not self._announced_offline and wandb_mode() == "offline":
             print(

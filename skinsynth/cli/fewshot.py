@@ -33,6 +33,9 @@ HELP = {
     "data_dir": "dataset folder (for toy: where to generate it; default <run-dir>/data/toy)",
     "test_data": "external test set in the ISIC 2018 Task 3 layout, used as the test split",
     "shots": "real training images per class, or 'all' for every training image (long-tailed setting)",
+    "unlabeled_pool": "keep this fraction (or 'all') of the training-side groups outside the few-shot set as an "
+    "unlabeled pool (never val/test); val and test are then --val-fraction and 20 %% of all groups. The oracle "
+    "draws from it",
     "val_fraction": "share of the non-training images used for validation (the rest is the test split)",
     "image_size": "image side length in pixels",
     "toy_total": "toy set: number of images",
@@ -65,6 +68,7 @@ HELP = {
     "pretrained_model": "ldm-lora: local diffusers Stable Diffusion 1.5 directory to fine-tune with LoRA (or a hub id)",
     "budget": "synthetic images per class: paper | balance:N | fixed:N | ratio:R | custom:mel=100,df=200",
     "max_ratio": "cap on synthetic:real images per class",
+    "synthetic_weight": "loss weight of synthetic images relative to real ones in the real+<generator> arm",
     "sample_batch_size": "images per generator sampling call while materializing",
     "grid_every": "save a per-class sample grid every N generator epochs",
     "seed": "seed for the split, sampling and initialization",
@@ -90,6 +94,11 @@ def _number(text: str) -> int | float:
 def _shots(text: str) -> int | None:
     """``"50"`` → 50; ``"all"`` → None (every training image: the long-tailed setting)."""
     return None if text.lower() == "all" else int(text)
+
+
+def _fraction_or_all(text: str) -> float:
+    """``"all"`` → 1.0; ``"0.5"`` → 0.5."""
+    return 1.0 if text.lower() == "all" else float(text)
 
 
 def _key_value(text: str) -> tuple[str, object]:
@@ -130,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, type=parse_arms, help=help_text + f" [default: {','.join(default)}]")
         elif field.name == "shots":
             parser.add_argument(flag, type=_shots, help=help_text)
+        elif field.name == "unlabeled_pool":
+            parser.add_argument(flag, type=_fraction_or_all, help=help_text)
         elif field.name.startswith("limit_"):
             parser.add_argument(flag, type=_number, help=help_text)
         elif field.name == "generator":

@@ -16,6 +16,7 @@ GENERATORS: dict[str, str | None] = {
     "gan-diffaug": "skinsynth.models.gan.module:ConditionalGANModule",
     "ddpm": "skinsynth.models.ddpm.module:DDPMModule",
     "ldm-lora": "skinsynth.models.ldm_lora.module:LDMLoRAModule",
+    "oracle": None,  # the positive control: real pool images (skinsynth.data.oracle), nothing to train
 }
 
 # Constructor arguments that make a registry entry differ from its class's defaults.

@@ -56,3 +56,11 @@ def test_classifier_features_are_the_pooled_penultimate_layer() -> None:
     ).view(1, 3, 1, 1)
     with torch.no_grad():
         assert torch.allclose(model.fc(out), model(normalized), atol=1e-5)  # the logits come from these features
+
+
+def test_inception_features_need_a_local_weights_file(tmp_path) -> None:
+    from skinsynth.errors import ConfigError
+    from skinsynth.quality.features import InceptionFeatures
+
+    with pytest.raises(ConfigError, match="Inception weights .* do not exist; give the path"):
+        InceptionFeatures(tmp_path / "pt_inception.pth")
