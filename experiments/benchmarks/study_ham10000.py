@@ -18,6 +18,12 @@ The DDPM arms at 32 px (issue #5; a separate run root, since the resolution diff
         --baselines real --generators ddpm --gen-epochs 150 --grid-every 50 --gen-option preset=small \
         --gen-option lr=5e-4 --gen-option ema_decay=0.995 --gen-option sampling_steps=25 --gen-option eta=1
 
+The evidence study of issue #12 (oracle positive control from an unlabeled pool, GAN, paired statistics)::
+
+    python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds 0,1,2 \
+        --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root runs/bench-pool \
+        --baselines real --generators oracle,gan --gen-epochs 50 --unlabeled-pool all
+
 Each seed is one study run directory (``<run-root>/ham<shots>_seed<seed>``); each generator is one run of the study
 in it. The requested arms of every seed are then aggregated into Markdown tables (stdout and
 ``<run-root>/summary_ham<shots>_<arms>.md``).
@@ -37,6 +43,7 @@ from skinsynth.config import StudyConfig, parse_arms, parse_option
 from skinsynth.io import atomic_write_json, atomic_write_text
 from skinsynth.pipeline import FewShotStudy
 from skinsynth.report import aggregate_seeds, markdown_table
+from skinsynth.stats import aggregate, aggregate_markdown
 
 
 def main() -> None:
@@ -58,6 +65,10 @@ def main() -> None:
     parser.add_argument("--budget", default="paper")
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--run-root", default="runs/bench")
+    parser.add_argument(
+        "--unlabeled-pool", type=float, default=None, help="pool fraction (1 = all); the oracle needs it"
+    )
+    parser.add_argument("--synthetic-weight", type=float, default=1.0)
     args = parser.parse_args()
     generators = parse_arms(args.generators) or ["none"]
     combined = []
@@ -78,6 +89,8 @@ def main() -> None:
             grid_every=args.grid_every,
             budget=args.budget,
             seed=seed,
+            unlabeled_pool=args.unlabeled_pool,
+            synthetic_weight=args.synthetic_weight,
             logger="csv",
             progress_bar=False,
         )
@@ -89,10 +102,12 @@ def main() -> None:
         atomic_write_json({"class_codes": study.class_codes, "arms": arms}, path)
         combined.append(path)
     summary, per_class = aggregate_seeds(combined)
+    per_seed = {seed: json.loads(p.read_text())["arms"] for seed, p in zip(map(int, args.seeds.split(",")), combined)}
+    paired = aggregate_markdown(aggregate(per_seed, study.class_codes), study.class_codes)
     text = (
         f"HAM10000, {args.shots} shots/class, {args.image_size} px, {args.backbone} from scratch, "
         f"{args.epochs} epochs, seeds {args.seeds} (mean ± std)\n\n{markdown_table(summary)}\n\n"
-        f"Per-class F1:\n\n{markdown_table(per_class)}\n"
+        f"Per-class F1:\n\n{markdown_table(per_class)}\n\n{paired}"
     )
     atomic_write_text(text, Path(args.run_root) / f"summary_ham{args.shots}_{'-'.join(arms)}.md")
     print(text)
