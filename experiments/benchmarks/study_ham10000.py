@@ -102,7 +102,8 @@ def main() -> None:
         atomic_write_json({"class_codes": study.class_codes, "arms": arms}, path)
         combined.append(path)
     summary, per_class = aggregate_seeds(combined)
-    per_seed = {seed: json.loads(p.read_text())["arms"] for seed, p in zip(map(int, args.seeds.split(",")), combined)}
+    seeds = map(int, args.seeds.split(","))
+    per_seed = {seed: json.loads(p.read_text())["arms"] for seed, p in zip(seeds, combined, strict=True)}
     paired = aggregate_markdown(aggregate(per_seed, study.class_codes), study.class_codes)
     text = (
         f"HAM10000, {args.shots} shots/class, {args.image_size} px, {args.backbone} from scratch, "
