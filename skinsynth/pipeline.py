@@ -585,7 +585,7 @@ class FewShotStudy:
         from skinsynth.models.metrics import compute_metrics
         from skinsynth.progress import progress_bar
         from skinsynth.report import per_class_table, plot_confusion
-        from skinsynth.tracking import finish, log_media, make_logger, wandb_mode
+        from skinsynth.tracking import finish, log_media, make_logger, set_summary, wandb_mode
 
         c = self.config
         started = time.perf_counter()
@@ -686,6 +686,10 @@ class FewShotStudy:
             self.run_dir / f"confusion_{arm.name}.png",
             f"{arm.name}: test confusion",
         )
+        set_summary(logger, {  # the checkpoint the test used, not the last epoch
+            "val_balanced_accuracy": metrics["best_val_balanced_accuracy"],
+            "test_balanced_accuracy": metrics["balanced_accuracy"], "test_macro_f1": metrics["macro_f1"],
+        })  # fmt: skip
         log_media(
             logger,
             images={"confusion_matrix": confusion, "train_images_per_class": self.run_dir / "train_grid.png"},

@@ -74,6 +74,14 @@ def log_media(logger: Any, *, images: dict[str, Any], tables: dict[str, Any]) ->
     logger.experiment.log(payload)
 
 
+def set_summary(logger: Any, values: dict[str, float]) -> None:
+    """Overwrite W&B summary values (e.g. the *selected* checkpoint's validation score instead of the last epoch's)."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    if isinstance(logger, WandbLogger):
+        logger.experiment.summary.update(values)
+
+
 def finish(logger: Any) -> None:
     """Close a W&B run so the next arm starts a new one."""
     from lightning.pytorch.loggers import WandbLogger

@@ -141,6 +141,16 @@ def test_wandb_offline_run_files_and_media(tmp_path: Path, toy_dir: Path, monkey
     run = tmp_path / "run"
     args = tiny_args(run, toy_dir, "--baselines", "real,oversample")
     args[args.index("--logger") + 1] = "wandb"
+    import skinsynth.tracking
+
+    summaries: list[dict] = []
+    real_set_summary = skinsynth.tracking.set_summary
+
+    def spy(logger, values: dict) -> None:
+        real_set_summary(logger, values)
+        summaries.append(dict(logger.experiment.summary))  # read back from the live W&B run
+
+    monkeypatch.setattr(skinsynth.tracking, "set_summary", spy)
     assert fewshot.main(args) == 0
     out = capsys.readouterr().out
     assert out.count("logging offline") == 1  # said once per study, not per arm
@@ -149,6 +159,10 @@ def test_wandb_offline_run_files_and_media(tmp_path: Path, toy_dir: Path, monkey
     for r in runs:
         media = {p.name.split("_")[0] for p in (r / "files" / "media").rglob("*") if p.is_file()}
         assert {"confusion", "train", "per"} <= media
+    # the summary holds the selected checkpoint's validation score, not the last epoch's
+    arms = json.loads((run / "metrics.json").read_text())["arms"]
+    best = sorted(a["best_val_balanced_accuracy"] for a in arms.values())
+    assert sorted(s["val_balanced_accuracy"] for s in summaries) == pytest.approx(best)
 
 
 def test_wrapper_help_lists_the_options() -> None:
