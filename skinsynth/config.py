@@ -62,6 +62,7 @@ class StudyConfig:
     baselines: list[str] = field(default_factory=lambda: ["real"])
     generator: str = "none"
     seed: int = 0
+    seeds: list[int] | None = None  # several seeds: one study per seed in <run_dir>/seed-<k>, then an aggregate
     # generator and synthetic set
     gen_epochs: int = 100
     gen_batch_size: int = 32
@@ -131,7 +132,7 @@ class StudyConfig:
 NON_RESULT_KEYS = frozenset(
     {
         "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
-        "num_nodes",
+        "num_nodes", "seeds",
         "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
     }
 )  # fmt: skip

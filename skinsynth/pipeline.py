@@ -779,3 +779,44 @@ class FewShotStudy:
             path.parent.name: json.loads(path.read_text())
             for path in sorted((self.run_dir / "quality").glob(f"*/{EVIDENCE_FILE}"))
         }
+
+
+def run_seeds(config: StudyConfig) -> dict[str, Any]:
+    """One study per seed of ``config.seeds`` (``<run_dir>/seed-<k>``), then the aggregate over the seeds.
+
+    Writes ``<run_dir>/aggregate.json`` and ``aggregate.md``: mean ± std with bootstrap CIs per arm, and each arm
+    paired with ``real`` seed by seed (differences, paired t, Wilcoxon, per-class F1 deltas). Every seed's study
+    resumes like a single study.
+    """
+    import dataclasses
+
+    from skinsynth.stats import aggregate, aggregate_markdown
+
+    seeds = list(dict.fromkeys(config.seeds or []))
+    if not seeds:
+        raise ConfigError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
+    root = Path(config.run_dir)
+    if launched_rank() == 0:
+        if root.is_dir() and any(root.iterdir()) and not (root / RUN_MARKER).is_file():
+            raise ConfigError(
+                f"run directory {str(root)!r} is not empty and is not a skinsynth study; choose a new or empty "
+                "--run-dir"
+            )
+        mark_run_dir(root)
+    per_seed: dict[int, dict[str, Any]] = {}
+    class_codes: list[str] = []
+    for seed in seeds:
+        study = FewShotStudy(dataclasses.replace(config, seed=seed, seeds=None, run_dir=str(root / f"seed-{seed}")))
+        results = study.run()
+        if launched_rank() != 0:
+            continue
+        class_codes = study.class_codes
+        finished = json.loads((study.run_dir / "metrics.json").read_text())["arms"]
+        per_seed[seed] = {arm: finished[arm] for arm in results}
+    if launched_rank() != 0:
+        return {}
+    result = aggregate(per_seed, class_codes)
+    atomic_write_json(result, root / "aggregate.json")
+    atomic_write_text(aggregate_markdown(result, class_codes), root / "aggregate.md")
+    print(f"[skinsynth] aggregate over seeds {seeds}: {root / 'aggregate.md'}")
+    return result

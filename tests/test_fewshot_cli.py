@@ -299,3 +299,19 @@ def test_gen_option_values(text: str, expected: tuple) -> None:
     from skinsynth.config import parse_option
 
     assert parse_option(text) == expected
+
+
+def test_several_seeds_run_one_study_each_and_an_aggregate(tmp_path: Path, toy_dir: Path) -> None:
+    run = tmp_path / "run"
+    assert fewshot.main(tiny_args(run, toy_dir, "--baselines", "real,weighted", "--seeds", "0,1")) == 0
+    for seed in (0, 1):
+        config = yaml.safe_load((run / f"seed-{seed}" / "config.yaml").read_text())
+        assert config["seed"] == seed and (run / f"seed-{seed}" / "metrics.json").is_file()
+    result = json.loads((run / "aggregate.json").read_text())
+    assert result["seeds"] == [0, 1] and result["arms"]["real"]["balanced_accuracy"]["n"] == 2
+    per_seed = [json.loads((run / f"seed-{s}" / "metrics.json").read_text())["arms"] for s in (0, 1)]
+    differences = [m["weighted"]["balanced_accuracy"] - m["real"]["balanced_accuracy"] for m in per_seed]
+    assert result["paired"]["weighted"]["balanced_accuracy"]["differences"] == pytest.approx(differences)
+    assert "over 2 seed(s): 0, 1" in (run / "aggregate.md").read_text()
+    with pytest.raises(SystemExit):
+        fewshot.resolve_config(["--seeds", "0,x"])

@@ -72,6 +72,8 @@ HELP = {
     "sample_batch_size": "images per generator sampling call while materializing",
     "grid_every": "save a per-class sample grid every N generator epochs",
     "seed": "seed for the split, sampling and initialization",
+    "seeds": "comma-separated seeds, e.g. 0,1,2: one study per seed in <run-dir>/seed-<k>, then aggregate.md / "
+    "aggregate.json with mean ± std, bootstrap CIs and paired comparisons against the real arm",
     "accelerator": "Lightning accelerator (cpu, gpu, auto)",
     "devices": "Lightning devices (auto, 1, 2, ...): processes per node",
     "num_nodes": "machines in a multi-node run (started with torchrun on each node; docs/distributed.md)",
@@ -94,6 +96,14 @@ def _number(text: str) -> int | float:
 def _shots(text: str) -> int | None:
     """``"50"`` → 50; ``"all"`` → None (every training image: the long-tailed setting)."""
     return None if text.lower() == "all" else int(text)
+
+
+def _seed_list(text: str) -> list[int]:
+    """``"0,1,2"`` → ``[0, 1, 2]``."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, e.g. 0,1,2; got {text!r}") from None
 
 
 def _fraction_or_all(text: str) -> float:
@@ -139,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, type=parse_arms, help=help_text + f" [default: {','.join(default)}]")
         elif field.name == "shots":
             parser.add_argument(flag, type=_shots, help=help_text)
+        elif field.name == "seeds":
+            parser.add_argument(flag, type=_seed_list, help=help_text)
         elif field.name == "unlabeled_pool":
             parser.add_argument(flag, type=_fraction_or_all, help=help_text)
         elif field.name.startswith("limit_"):
@@ -170,9 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the study the arguments describe; returns the exit code (2 for a configuration or data error)."""
     try:
         config = resolve_config(argv)
-        from skinsynth.pipeline import FewShotStudy
+        from skinsynth.pipeline import FewShotStudy, run_seeds
 
-        FewShotStudy(config).run()
+        if config.seeds:
+            run_seeds(config)
+        else:
+            FewShotStudy(config).run()
     except SkinSynthError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
