@@ -71,6 +71,8 @@ class StudyConfig:
     budget: str = "paper"
     max_ratio: float | None = 10.0
     synthetic_weight: float = 1.0  # loss weight of synthetic images in the real+<generator> arm
+    filter: str | None = None  # post-selection, e.g. "confidence:0.5+dedupe:0.98" (skinsynth.quality.filters)
+    oversample_factor: float = 1.0  # generate this many times the budget, keep the budget after filtering
     sample_batch_size: int = 64
     grid_every: int = 10
     # hardware and logging
@@ -132,7 +134,7 @@ class StudyConfig:
 NON_RESULT_KEYS = frozenset(
     {
         "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
-        "num_nodes", "seeds",
+        "num_nodes", "seeds", "filter",
         "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
     }
 )  # fmt: skip

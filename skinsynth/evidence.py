@@ -111,3 +111,60 @@ def synthetic_evidence(
     }
     atomic_write_json(summary, out_dir / EVIDENCE_FILE)
     return summary
+
+
+def filtered_name(generator: str, spec: str) -> str:
+    """A filtered set's name: ``gan`` with ``confidence:0.5+dedupe:0.98`` → ``gan-confidence0.5-dedupe0.98``."""
+    return generator + "-" + spec.replace(":", "").replace("+", "-")
+
+
+def select_synthetic(
+    out_dir: str | Path,
+    synthetic_dir: str | Path,
+    filtered_dir: str | Path,
+    real_train: LesionRecords,
+    judge: Any,
+    class_codes: list[str],
+    image_size: int,
+    spec: str,
+    budget: dict[str, int],
+) -> pd.DataFrame:
+    """Post-select the over-generated set with the filters of ``spec``; write the kept images' manifest.
+
+    The kept set (the first ``budget[code]`` images of each class that pass every filter, in plan order) is written to
+    ``filtered_dir/manifest.csv`` with paths into ``synthetic_dir`` (no image is copied); the per-image scores and
+    decisions go to ``out_dir/selection-<spec>.csv`` and the per-class summary (generated, passed, kept, dropped by
+    each filter) is returned and written to ``out_dir/selection-<spec>-summary.csv``.
+    """
+    import os
+
+    from skinsynth.quality.filters import apply_filters, parse_filters, select_budget, selection_summary
+
+    steps = parse_filters(spec)
+    synthetic = SyntheticDataset(synthetic_dir, real_train.vocabulary)
+    real_images = load_images(real_train, image_size)
+    fake_images = load_images(synthetic.records, image_size)
+    features, head = judge_features(judge, "judge")
+    with torch.no_grad():
+        real_features, fake_features = embed(features, real_images), embed(features, fake_images)
+        real_logits, fake_logits = head(real_features), head(fake_features)
+    fake_codes = synthetic.records.frame["code"].tolist()
+    decisions = apply_filters(
+        steps, fake_labels=as_labels(fake_codes, class_codes), num_classes=len(class_codes),
+        fake_features=fake_features, fake_logits=fake_logits, real_features=real_features,
+        real_labels=as_labels(real_train.frame["code"].tolist(), class_codes), real_logits=real_logits,
+    )  # fmt: skip
+    keep = select_budget(fake_codes, decisions["passed"], budget)
+    summary = selection_summary(fake_codes, decisions, keep, budget)
+    slug = spec.replace(":", "").replace("+", "-")
+    out_dir = Path(out_dir)
+    atomic_write_csv(pd.concat([synthetic.manifest[["path", "code"]], decisions.assign(kept=keep)], axis=1),
+                     out_dir / f"selection-{slug}.csv")  # fmt: skip
+    atomic_write_csv(summary.reset_index(), out_dir / f"selection-{slug}-summary.csv")
+    kept = synthetic.manifest[keep].copy()
+    relative = os.path.relpath(Path(synthetic_dir), Path(filtered_dir))
+    kept["path"] = [f"{Path(relative, p).as_posix()}" for p in kept["path"]]
+    kept["filter"] = spec
+    Path(filtered_dir).mkdir(parents=True, exist_ok=True)
+    write_manifest(kept, filtered_dir)
+    return summary

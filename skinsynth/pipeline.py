@@ -93,6 +93,15 @@ def check_config(config: StudyConfig) -> None:
         raise ConfigError(f"unknown --augment {config.augment!r}; choose one of {', '.join(AUGMENTS)}")
     if not 0 < config.val_fraction < 1:  # also rejects nan
         raise ConfigError(f"--val-fraction must lie strictly between 0 and 1, got {config.val_fraction}")
+    if config.filter:
+        from skinsynth.quality.filters import parse_filters
+
+        parse_filters(config.filter)
+    selects = config.filter or config.oversample_factor > 1
+    if selects and (config.generator == "none" or "real" not in config.baselines):
+        raise ConfigError("--filter and --oversample-factor need a --generator and the real arm (the judge)")
+    if not (1 <= config.oversample_factor < float("inf")):
+        raise ConfigError(f"--oversample-factor must be a finite number ≥ 1, got {config.oversample_factor}")
     if not config.synthetic_weight >= 0:
         raise ConfigError(f"--synthetic-weight must be ≥ 0, got {config.synthetic_weight}")
     if config.unlabeled_pool is not None and not 0 < config.unlabeled_pool <= 1:
@@ -418,6 +427,20 @@ class FewShotStudy:
         save_grid(class_grid(images, labels, len(self.class_codes)), path, self.class_codes)
 
     # -- stage 2: generator and synthetic set ------------------------------------------------------------------------
+    def generated_budget(self) -> dict[str, int]:
+        """What the generator makes: the budget, times ``oversample_factor`` when a filter selects from it."""
+        import math
+
+        return {code: math.ceil(n * self.config.oversample_factor) for code, n in self.budget().items()}
+
+    def selection_spec(self) -> str | None:
+        """The post-selection the generator arms train on, or ``None`` for the whole materialized set.
+
+        ``none`` keeps the first budget images of each class of an over-generated set, unfiltered.
+        """
+        c = self.config
+        return (c.filter or "none") if (c.filter or c.oversample_factor > 1) else None
+
     def budget(self) -> dict[str, int]:
         """The synthetic budget for the few-shot training counts; printed and saved as ``budget.json``."""
         from skinsynth.budget import format_budget, make_budget
@@ -453,7 +476,7 @@ class FewShotStudy:
 
         c, name = self.config, self.config.generator
         folder = self.synthetic_dir(name)
-        budget = self.budget()
+        budget = self.generated_budget()
         if name == "oracle":  # the positive control: real pool images of the asked-for class, nothing to train
             from skinsynth.data.oracle import materialize_oracle
 
@@ -708,7 +731,10 @@ class FewShotStudy:
         """The arms this study runs, in order: the baselines, then the generator's arms."""
         arms = [BASELINE_ARMS[name] for name in self.config.baselines]
         if self.config.generator != "none":
-            arms += generator_arms(self.config.generator)
+            from skinsynth.evidence import filtered_name
+
+            name, spec = self.config.generator, self.selection_spec()
+            arms += generator_arms(filtered_name(name, spec) if spec else name)
         return arms
 
     def run(self) -> dict[str, dict[str, Any]]:
@@ -717,7 +743,7 @@ class FewShotStudy:
         The report covers every finished arm in the run directory: a study run with ``--generator gan`` and again
         with ``--generator cvae`` in the same directory reports both (their settings agree; ``config.yaml`` checks).
         """
-        from skinsynth.report import evidence_markdown, write_report
+        from skinsynth.report import evidence_markdown, markdown_table, write_report
 
         join_launched_processes(self.config.accelerator)
         self.prepare_data()
@@ -727,6 +753,8 @@ class FewShotStudy:
         if self.config.generator != "none":
             self.run_generator()
             self.run_evidence(self.config.generator)
+            if self.selection_spec():
+                self.run_selection(self.config.generator, self.selection_spec())
             barrier()
             results |= {arm.name: self.run_arm(arm) for arm in self.arms() if arm.generator is not None}
         if not all(results.values()):  # non-zero DDP ranks stop here
@@ -739,6 +767,12 @@ class FewShotStudy:
                     everything[path.parent.name] = metrics
         evidence = self.finished_evidence()
         sections = [evidence_markdown(name, summary) for name, summary in evidence.items()]
+        for path in sorted((self.run_dir / "quality").glob("*/selection-*-summary.csv")):
+            spec = path.name.removeprefix("selection-").removesuffix("-summary.csv")
+            table = pd.read_csv(path).set_index("code")
+            sections.append(f"## Post-selection `{spec}` of `{path.parent.name}`\n\nPer class: images generated, "
+                            f"passing every filter, kept for training (at most the budget), and dropped by each "
+                            f"filter.\n\n{markdown_table(table)}\n")  # fmt: skip
         extra = {"config": self.config.to_dict(), "synthetic": evidence}
         files = write_report(self.run_dir, everything, self.class_codes, extra=extra, sections=sections)
         print(f"[skinsynth] report: {files['report']}")
@@ -770,6 +804,25 @@ class FewShotStudy:
                                      self.config.image_size, space, seed=self.config.seed)  # fmt: skip
         print(f"[skinsynth] synthetic set {generator!r} scored in {time.perf_counter() - started:.0f} s: {out}")
         return summary
+
+    def run_selection(self, generator: str, spec: str) -> None:
+        """Post-select ``generator``'s over-generated set with ``spec``; the kept set is ``synthetic/<gen>-<spec>``."""
+        from skinsynth.data.synthetic import MANIFEST
+        from skinsynth.evidence import filtered_name, select_synthetic
+        from skinsynth.models.classifier import LesionClassifier
+
+        target = self.synthetic_dir(filtered_name(generator, spec))
+        if launched_rank() != 0 or (target / MANIFEST).is_file():
+            return
+        judge = LesionClassifier.load_checkpoint(self.run_dir / "checkpoints" / "real" / "best.ckpt")
+        summary = select_synthetic(self.run_dir / "quality" / generator, self.synthetic_dir(generator), target,
+                                   self.split.records_for("train"), judge, self.class_codes, self.config.image_size,
+                                   spec, self.budget())  # fmt: skip
+        print(f"[skinsynth] selection {spec!r} of {generator!r} (kept / generated per class):\n{summary.to_string()}")
+        short = summary[summary["kept"] < summary["budget"]]
+        if len(short):
+            print(f"[skinsynth] classes below their budget after filtering: {', '.join(short.index)} "
+                  "(raise --oversample-factor)")  # fmt: skip
 
     def finished_evidence(self) -> dict[str, Any]:
         """Every generator's evidence summary found in the run directory."""

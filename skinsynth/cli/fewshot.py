@@ -68,6 +68,10 @@ HELP = {
     "pretrained_model": "ldm-lora: local diffusers Stable Diffusion 1.5 directory to fine-tune with LoRA (or a hub id)",
     "budget": "synthetic images per class: paper | balance:N | fixed:N | ratio:R | custom:mel=100,df=200",
     "max_ratio": "cap on synthetic:real images per class",
+    "filter": "post-selection of synthetic images before training, steps joined by +: confidence:T (judge "
+    "probability of the intended class >= T), ood:Q (Mahalanobis distance within the Q-quantile of the real images'), "
+    "energy:Q, dedupe:S (drop near-copies, feature cosine >= S); arms are named real+<gen>-<filter>",
+    "oversample_factor": "generate this many times the budget so that the filtered set still fills it",
     "synthetic_weight": "loss weight of synthetic images relative to real ones in the real+<generator> arm",
     "sample_batch_size": "images per generator sampling call while materializing",
     "grid_every": "save a per-class sample grid every N generator epochs",

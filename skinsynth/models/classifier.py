@@ -178,16 +178,25 @@ class LesionClassifier(BaseModule):
         self._test_outputs = []
 
     def on_test_epoch_end(self) -> None:
-        self._log_epoch(self.test_metrics)
         outputs = {k: torch.cat([o[k] for o in self._test_outputs]) for k in ("index", "label", "probs")}
-        if self.trainer.world_size > 1:  # the distributed sampler pads ranks with repeats: gather, then de-duplicate
+        distributed = self.trainer.world_size > 1
+        if distributed:  # the distributed sampler pads ranks with repeats: gather, then de-duplicate
             gathered = self.all_gather(outputs)
             outputs = {k: v.flatten(0, 1) for k, v in gathered.items()}
         order = torch.argsort(outputs["index"], stable=True)
         outputs = {k: v[order] for k, v in outputs.items()}
         keep = torch.ones_like(outputs["index"], dtype=torch.bool)
         keep[1:] = outputs["index"][1:] != outputs["index"][:-1]
-        self.test_predictions = {k: v[keep].cpu() for k, v in outputs.items()}
+        outputs = {k: v[keep] for k, v in outputs.items()}
+        if distributed:
+            # the metric states counted the padding repeats; every rank now holds each prediction once, so the logged
+            # test metrics are recomputed from those (a forward call computes without syncing the ranks)
+            self.test_metrics.reset()
+            self._log_values(self.test_metrics(outputs["probs"], outputs["label"]))
+            self.test_metrics.reset()
+        else:
+            self._log_epoch(self.test_metrics)
+        self.test_predictions = {k: v.cpu() for k, v in outputs.items()}
         self._test_outputs = []
 
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
@@ -196,11 +205,12 @@ class LesionClassifier(BaseModule):
     def _log_epoch(self, metrics: Any, prog_bar: Sequence[str] = ()) -> None:
         if not any(metric.update_called for metric in metrics.values()):
             return
-        computed = metrics.compute()
-        flat = flatten_metrics(computed, self.class_codes)
-        for name, value in flat.items():
-            self.log(name, value, prog_bar=name in prog_bar, sync_dist=False)
+        self._log_values(metrics.compute(), prog_bar)
         metrics.reset()
+
+    def _log_values(self, computed: dict[str, Tensor], prog_bar: Sequence[str] = ()) -> None:
+        for name, value in flatten_metrics(computed, self.class_codes).items():
+            self.log(name, value, prog_bar=name in prog_bar, sync_dist=False)
 
     @classmethod
     def load_checkpoint(cls, path: str | Path, map_location: str = "cpu") -> LesionClassifier:
