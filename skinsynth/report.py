@@ -37,6 +37,17 @@ def _matplotlib():
     return plt
 
 
+def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
+    """Lay out, save (creating the folder) and close a matplotlib figure; returns the path."""
+    plt = _matplotlib()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_confusion(matrix: Sequence[Sequence[int]], class_codes: Sequence[str], path: str | Path, title: str) -> Path:
     """Confusion matrix: colour = row-normalized recall, text = counts."""
     plt = _matplotlib()

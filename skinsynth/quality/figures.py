@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from skinsynth.callbacks.sample_grid import class_grid, save_grid
+from skinsynth.report import save_figure
 
 
 def real_vs_synthetic_grid(
@@ -53,12 +54,7 @@ def tsne_plot(
     ax.set_yticks([])
     ax.set_title(f"t-SNE of {feature_space} features (o real, x synthetic)", fontsize=9)
     ax.legend(fontsize=6, ncols=2, loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def as_labels(codes: Sequence[str], class_codes: Sequence[str]) -> Tensor:

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from skinsynth.report import save_figure
+
 
 @dataclass(frozen=True)
 class MemorizationAudit:
@@ -124,9 +126,4 @@ def plot_closest_pairs(
         axes[0][column].set_title(f"{row['code']}\ncos {row['cosine']:.3f}\nSSIM {row['ssim']:.2f}", fontsize=7)
     axes[0][0].set_ylabel("synthetic", fontsize=8)
     axes[1][0].set_ylabel("nearest real", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
