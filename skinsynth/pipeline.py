@@ -183,24 +183,41 @@ def launched_rank() -> int:
 
 
 def join_launched_processes(accelerator: str) -> None:
-    """Under torchrun, join the process group before the first stage, so that stages can wait for rank 0.
+    """Under torchrun or srun, join the process group before the first stage, so that stages can wait for rank 0.
 
-    torchrun starts every rank at once; without a group, rank 1 would race rank 0 to the run directory. Lightning
-    reuses the group for training. Lightning's own launcher starts the other ranks later (at the first ``fit``),
-    re-running the study from the top, so there nothing is joined here: rank 0 has written the run directory by then.
+    torchrun and srun (one task per device) start every rank at once; without a group, rank 1 would race rank 0 to
+    the run directory, or to a synthetic set rank 0 is still completing. Lightning reuses the group for training
+    (under srun with the address and port its ``SLURMEnvironment`` derives). Lightning's own launcher starts the other
+    ranks later (at the first ``fit``), re-running the study from the top, so there nothing is joined here: rank 0
+    has written the run directory by then.
     """
     import os
 
     import torch
     import torch.distributed as dist
 
-    if "TORCHELASTIC_RUN_ID" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) < 2:
+    torchrun = "TORCHELASTIC_RUN_ID" in os.environ  # srun torchrun: torchrun's ranks, as Lightning also chooses
+    if torchrun and int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return
+    srun = not torchrun and os.environ.get("SLURM_NTASKS", "1").isdigit() and int(os.environ["SLURM_NTASKS"]) > 1
+    if not torchrun and not srun:
         return
     if dist.is_available() and not dist.is_initialized():
         gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
         if gpu:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if gpu else "gloo")
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK" if torchrun else "SLURM_LOCALID", "0")))
+        if torchrun:
+            dist.init_process_group("nccl" if gpu else "gloo")
+            return
+        from lightning.fabric.plugins.environments import SLURMEnvironment
+
+        if not SLURMEnvironment.detect():  # an interactive allocation (job name bash/interactive): not srun's ranks
+            return
+        slurm = SLURMEnvironment()
+        os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = slurm.main_address, str(slurm.main_port)
+        dist.init_process_group(
+            "nccl" if gpu else "gloo", init_method="env://", rank=slurm.global_rank(), world_size=slurm.world_size()
+        )
 
 
 def barrier() -> None:
