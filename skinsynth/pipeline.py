@@ -182,7 +182,22 @@ def launched_rank() -> int:
     return 0
 
 
-def join_launched_processes(accelerator: str) -> None:
+def srun_ranks(processes: int) -> bool:
+    """Whether srun started this process as one of the study's ``processes`` ranks (one task per device).
+
+    That is Lightning's ``SLURMEnvironment`` (not an interactive allocation) with ``SLURM_NTASKS`` equal to devices ×
+    nodes; under ``srun torchrun`` the ranks are torchrun's, and a single command in a batch script is one process.
+    """
+    import os
+
+    if "TORCHELASTIC_RUN_ID" in os.environ or processes < 2 or os.environ.get("SLURM_NTASKS") != str(processes):
+        return False
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+
+    return SLURMEnvironment.detect()
+
+
+def join_launched_processes(accelerator: str, devices: str | int = 1, num_nodes: int = 1) -> None:
     """Under torchrun or srun, join the process group before the first stage, so that stages can wait for rank 0.
 
     torchrun and srun (one task per device) start every rank at once; without a group, rank 1 would race rank 0 to
@@ -196,28 +211,23 @@ def join_launched_processes(accelerator: str) -> None:
     import torch
     import torch.distributed as dist
 
-    torchrun = "TORCHELASTIC_RUN_ID" in os.environ  # srun torchrun: torchrun's ranks, as Lightning also chooses
-    if torchrun and int(os.environ.get("WORLD_SIZE", "1")) < 2:
+    torchrun = "TORCHELASTIC_RUN_ID" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    srun = srun_ranks(device_count(accelerator, devices) * num_nodes)
+    if not (torchrun or srun) or not dist.is_available() or dist.is_initialized():
         return
-    srun = not torchrun and os.environ.get("SLURM_NTASKS", "1").isdigit() and int(os.environ["SLURM_NTASKS"]) > 1
-    if not torchrun and not srun:
+    gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    if gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK" if torchrun else "SLURM_LOCALID", "0")))
+    if torchrun:
+        dist.init_process_group("nccl" if gpu else "gloo")
         return
-    if dist.is_available() and not dist.is_initialized():
-        gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
-        if gpu:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK" if torchrun else "SLURM_LOCALID", "0")))
-        if torchrun:
-            dist.init_process_group("nccl" if gpu else "gloo")
-            return
-        from lightning.fabric.plugins.environments import SLURMEnvironment
+    from lightning.fabric.plugins.environments import SLURMEnvironment
 
-        if not SLURMEnvironment.detect():  # an interactive allocation (job name bash/interactive): not srun's ranks
-            return
-        slurm = SLURMEnvironment()
-        os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = slurm.main_address, str(slurm.main_port)
-        dist.init_process_group(
-            "nccl" if gpu else "gloo", init_method="env://", rank=slurm.global_rank(), world_size=slurm.world_size()
-        )
+    slurm = SLURMEnvironment()
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = slurm.main_address, str(slurm.main_port)
+    dist.init_process_group(
+        "nccl" if gpu else "gloo", init_method="env://", rank=slurm.global_rank(), world_size=slurm.world_size()
+    )
 
 
 def barrier() -> None:
@@ -762,7 +772,7 @@ class FewShotStudy:
         """
         from skinsynth.report import evidence_markdown, markdown_table, write_report
 
-        join_launched_processes(self.config.accelerator)
+        join_launched_processes(self.config.accelerator, self.config.devices, self.config.num_nodes)
         self.prepare_data()
         barrier()  # launched peers read what rank 0 wrote
         baselines = [arm for arm in self.arms() if arm.generator is None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from skinsynth.pipeline import device_count, launched_rank, training_strategy
+from skinsynth.pipeline import device_count, launched_rank, srun_ranks, training_strategy
 
 
 def test_device_count_reads_the_trainer_settings() -> None:
@@ -29,3 +29,17 @@ def test_launched_rank_comes_from_the_launcher_environment(monkeypatch) -> None:
     assert launched_rank() == 1
     monkeypatch.setenv("RANK", "3")
     assert launched_rank() == 3
+
+
+def test_a_study_joins_srun_ranks_only_when_srun_started_one_task_per_device(monkeypatch) -> None:
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    for name, value in {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_JOB_NAME": "study"}.items():
+        monkeypatch.setenv(name, value)
+    assert srun_ranks(2)
+    assert not srun_ranks(1)  # one process asked for
+    assert not srun_ranks(4)  # a single command in an allocation of other sizes: one process, not srun's ranks
+    monkeypatch.setenv("SLURM_JOB_NAME", "interactive")  # Lightning's opt-out of SLURMEnvironment
+    assert not srun_ranks(2)
+    monkeypatch.setenv("SLURM_JOB_NAME", "study")
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "x")  # srun torchrun: the ranks are torchrun's
+    assert not srun_ranks(2)
