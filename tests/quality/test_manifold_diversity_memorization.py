@@ -74,5 +74,11 @@ def test_memorization_audit_flags_the_copy_and_names_its_source(tmp_path: Path) 
     assert audit.per_image["near_copy"].tolist() == [True, False, False, False]
     assert audit.per_class.loc["mel", "near_copy_fraction"] == 0.5
     assert audit.per_class.loc["df", "near_copy_fraction"] == 0.0
+    # close in feature space alone is not a copy: a blurred version of a real image keeps its features, not its pixels
+    blurred = torch.nn.functional.avg_pool2d(real[:1], 3, stride=1, padding=1)
+    loose = memorization_audit(flatten(real[:1]), flatten(real), blurred, real, ["nv"], ["nv"] * 5,
+                               cosine_threshold=0.5, ssim_threshold=0.99)  # fmt: skip
+    row = loose.per_image.iloc[0]
+    assert row["cosine_above"] and not row["ssim_above"] and not row["near_copy"]
     figure = plot_closest_pairs(audit, fake, real, tmp_path / "pairs.png", pairs=3)
     assert figure.is_file() and figure.stat().st_size > 1000
