@@ -247,9 +247,8 @@ def evidence_markdown(generator: str, summary: dict[str, Any]) -> str:
         f"Feature space: **{summary['feature_space']}**. FID/KID (lower is closer), precision/recall/density/coverage "
         "(k-NN, k = 5), within-class diversity (mean feature cosine distance; ratio = synthetic / real of the same "
         "class), the judge's mean probability for the intended class, and the share of near-copies of a real "
-        "training image (feature cosine ≥ 0.95 and SSIM ≥ 0.9 to its nearest real image). Files: `quality/"
-        + generator
-        + "/`.",
+        "training image (feature cosine ≥ 0.95 and SSIM ≥ 0.9 to its nearest real image). "
+        f"Files: `quality/{generator}/`.",
         "",
         "| class | " + " | ".join(shown.columns) + " |",
         "|---|" + "---|" * len(shown.columns),

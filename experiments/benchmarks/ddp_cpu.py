@@ -1,12 +1,22 @@
-"""One study on 1 process and on 2 DDP processes (torchrun, gloo) on the CPU: wall time per stage and test scores.
+"""DDP on the CPU (gloo): 1 process against 2, for a classifier epoch and for materialization.
 
-    python experiments/benchmarks/ddp_cpu.py --data-dir ../shared/data/ham10000 --shots 50 --image-size 64 \
-        --epochs 5 --gen-epochs 5
+    python experiments/benchmarks/ddp_cpu.py                      # toy set, 32 px: s/epoch and images/s
+    python experiments/benchmarks/ddp_cpu.py --study --data-dir ../shared/data/ham10000 --image-size 64
 
-Runs ``skinsynth fewshot`` twice in fresh run directories (``--devices 1`` and ``torchrun --nproc_per_node 2
---devices 2``, ``OMP_NUM_THREADS`` = cores / processes) and prints seconds for the generator stage (training +
-materialization) and each classifier arm, with the test balanced accuracy. On a 2-core machine the two processes
-share the same cores, so this measures overhead and correctness, not a GPU speed-up.
+Default: the generated toy set (``--toy-total`` images at ``--image-size`` px, made once in a temporary folder).
+Each measurement runs in a fresh subprocess with ``devices`` = 1 or 2 (Lightning's launcher starts the second rank,
+``strategy`` as the study picks it) and ``OMP_NUM_THREADS`` = cores / processes:
+
+- **classifier**: the study's classifier arm (resnet18 from scratch, AdamW + cosine, standard augmentation) on the
+  few-shot split, the same *global* batch on both (``--batch-size`` on 1 process, half of it per rank on 2), one
+  validation pass per epoch; the first epoch is a warm-up, the mean of the next ``--epochs`` is reported.
+- **materialize**: ``SyntheticDatasetCallback`` at the end of training (sharded by rank, PNGs + manifest), for an
+  untrained GAN (study defaults) and an untrained DDPM (``small`` U-Net, DDIM with ``--ddpm-steps`` steps); images/s
+  from the barrier before to the barrier after, so it includes the manifest merge on rank 0.
+
+``--study`` instead runs a whole ``skinsynth fewshot`` study once on 1 process and once under ``torchrun
+--nproc_per_node 2`` and prints seconds per stage. On a 2-core machine two processes share the same cores as one
+process with two threads, so this measures DDP's overhead on the CPU, not a GPU speed-up.
 """
 
 from __future__ import annotations
@@ -19,54 +29,196 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skinsynth.data.records import LesionRecords
 
 ROOT = Path(__file__).resolve().parents[2]
+CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
 
-def run_study(processes: int, run_dir: Path, args: argparse.Namespace) -> dict:
-    threads = max(1, (os.cpu_count() or 2) // processes)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
-    study = [
-        "fewshot", "--run-dir", str(run_dir), "--dataset", args.dataset, "--shots", str(args.shots),
-        "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-        "--generator", args.generator, "--gen-epochs", str(args.gen_epochs), "--budget", args.budget,
-        "--logger", "none", "--no-progress-bar", "--accelerator", "cpu", "--devices", str(processes),
-    ]  # fmt: skip
-    if args.data_dir:
-        study += ["--data-dir", args.data_dir]
-    launcher = [sys.executable, "-m", "skinsynth"]
-    if processes > 1:
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-                    str(processes), "-m", "skinsynth"]  # fmt: skip
-    started = time.perf_counter()
-    subprocess.run(launcher + study, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    total = time.perf_counter() - started
-    metrics = json.loads((run_dir / "metrics.json").read_text())["arms"]
-    timing = json.loads((run_dir / "checkpoints" / f"generator-{args.generator}" / "timing.json").read_text())
-    return {"total": total, "generator": timing["wall_time_s"], "arms": metrics}
+# -- the measured side (run in a subprocess; Lightning re-runs it for rank 1) -----------------------------------------
+def records(args: argparse.Namespace) -> LesionRecords:
+    from skinsynth.data.sources.toy import read_toy
+
+    return read_toy(Path(args.toy_dir), total=args.toy_total, min_per_class=args.toy_min_per_class,
+                    image_size=args.image_size)  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="ham10000", help="a reader name, or toy")
-    parser.add_argument("--data-dir", default="../shared/data/ham10000")
-    parser.add_argument("--shots", type=int, default=50)
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--generator", default="gan")
-    parser.add_argument("--gen-epochs", type=int, default=5)
-    parser.add_argument("--budget", default="paper")
-    args = parser.parse_args()
-    if args.dataset == "toy":
-        args.data_dir = None  # generated into each run directory
-    results = {}
+def measure_classifier(args: argparse.Namespace) -> dict:
+    """Seconds per classifier epoch (train + validation) on ``args.devices`` processes."""
+    import lightning as L
+
+    from skinsynth.data import SkinLesionDataModule
+    from skinsynth.models.classifier import LesionClassifier
+
+    class EpochClock(L.Callback):
+        def __init__(self) -> None:
+            self.marks: list[float] = []
+
+        def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            self.marks.append(time.perf_counter())
+
+        def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            self.marks.append(time.perf_counter())
+
+    L.seed_everything(0, verbose=False)
+    dm = SkinLesionDataModule(records=records(args), mode="fewshot", shots=args.shots, image_size=args.image_size,
+                              batch_size=args.batch_size // args.devices, eval_batch_size=2 * args.batch_size,
+                              augment="standard", seed=0)  # fmt: skip
+    model = LesionClassifier(num_classes=len(CODES), class_codes=CODES, backbone="resnet18")
+    clock = EpochClock()
+    trainer = L.Trainer(accelerator="cpu", devices=args.devices, strategy="ddp" if args.devices > 1 else "auto",
+                        max_epochs=1 + args.epochs, callbacks=[clock], logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                        default_root_dir=args.out)  # fmt: skip
+    trainer.fit(model, datamodule=dm)
+    epochs = [b - a for a, b in zip(clock.marks[1:-1], clock.marks[2:], strict=True)]  # the first epoch warms up
+    return {"rank": trainer.global_rank, "train_images": len(dm.train_records), "steps_per_epoch":
+            trainer.num_training_batches, "s_per_epoch": sum(epochs) / len(epochs), "epochs": epochs}  # fmt: skip
+
+
+def measure_materialize(args: argparse.Namespace, name: str) -> dict:
+    """Images/s of the materialization at the end of a (one-step) generator fit on ``args.devices`` processes."""
+    import lightning as L
+
+    from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback
+    from skinsynth.data import SkinLesionDataModule
+    from skinsynth.models.registry import make_generator
+    from skinsynth.pipeline import training_strategy
+
+    images = args.gan_images if name == "gan" else args.ddpm_images
+
+    class TimedMaterialization(SyntheticDatasetCallback):
+        seconds = 0.0
+
+        def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            trainer.strategy.barrier()
+            started = time.perf_counter()
+            super().on_train_end(trainer, pl_module)  # ends with a barrier after rank 0 wrote the manifest
+            self.seconds = time.perf_counter() - started
+
+    L.seed_everything(0, verbose=False)
+    dm = SkinLesionDataModule(records=records(args), mode="fewshot", shots=args.shots, image_size=args.image_size,
+                              batch_size=8, augment="dihedral", normalize=False, seed=0)  # fmt: skip
+    options = {"sampling_steps": args.ddpm_steps} if name == "ddpm" else {}
+    model = make_generator(name, class_codes=CODES, image_size=args.image_size, **options)
+    budget = {code: images // len(CODES) + (i < images % len(CODES)) for i, code in enumerate(CODES)}
+    callback = TimedMaterialization(Path(args.out) / "synthetic", budget, name, CODES, batch_size=64, progress=False)
+    trainer = L.Trainer(accelerator="cpu", devices=args.devices, max_steps=1, limit_val_batches=0,
+                        strategy=training_strategy(model, "cpu", args.devices), callbacks=[callback], logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=args.out)  # fmt: skip
+    trainer.fit(model, datamodule=dm)
+    return {"rank": trainer.global_rank, "images": images, "seconds": callback.seconds,
+            "images_per_s": images / callback.seconds}  # fmt: skip
+
+
+def worker(args: argparse.Namespace) -> None:
+    result = measure_classifier(args) if args.worker == "classifier" else measure_materialize(args, args.worker)
+    if result["rank"] == 0:
+        Path(args.out, "result.json").write_text(json.dumps(result))
+
+
+# -- the driver --------------------------------------------------------------------------------------------------------
+def threads_for(processes: int) -> str:
+    return str(max(1, (os.cpu_count() or 2) // processes))
+
+
+def run_worker(task: str, processes: int, tmp: Path, args: argparse.Namespace) -> dict:
+    out = tmp / f"{task}-p{processes}"
+    out.mkdir()
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        task,
+        "--devices",
+        str(processes),
+        "--out",
+        str(out),
+        "--toy-dir",
+        str(tmp / "toy"),
+        "--toy-total",
+        str(args.toy_total),
+        "--toy-min-per-class",
+        str(args.toy_min_per_class),
+        "--image-size",
+        str(args.image_size),
+        "--shots",
+        str(args.shots),
+        "--batch-size",
+        str(args.batch_size),
+        "--epochs",
+        str(args.epochs),
+        "--gan-images",
+        str(args.gan_images),
+        "--ddpm-images",
+        str(args.ddpm_images),
+        "--ddpm-steps",
+        str(args.ddpm_steps),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": threads_for(processes), "PYTHONPATH": str(ROOT)}  # fmt: skip
+    subprocess.run(command, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads((out / "result.json").read_text())
+
+
+def epochs_and_images(args: argparse.Namespace) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        records(argparse.Namespace(**{**vars(args), "toy_dir": str(tmp / "toy")}))  # make the toy set once
+        for task in ("classifier", "gan", "ddpm"):
+            one, two = (run_worker(task, p, tmp, args) for p in (1, 2))
+            rows.append((task, one, two))
+    classifier = rows[0][1]
+    print(f"toy set {args.toy_total} images at {args.image_size} px; {args.shots} shots = {classifier['train_images']}"
+          f" training images, global batch {args.batch_size}; torch threads: {threads_for(1)} (1 process), "
+          f"{threads_for(2)} per process (2 processes)\n")  # fmt: skip
+    print("| measurement | 1 process | 2 processes | 2 / 1 |\n|---|---:|---:|---:|")
+    for task, one, two in rows:
+        if task == "classifier":
+            label = f"classifier arm, s / epoch ({one['steps_per_epoch']} steps + validation)"
+            a, b = one["s_per_epoch"], two["s_per_epoch"]
+        else:
+            sampler = f", DDIM-{args.ddpm_steps}" if task == "ddpm" else ""
+            label = f"materialize {task}{sampler}, images / s ({one['images']} images)"
+            a, b = one["images_per_s"], two["images_per_s"]
+        print(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
+
+
+def study(args: argparse.Namespace) -> None:
+    """One whole study on 1 process and under torchrun on 2; seconds per stage and test balanced accuracy."""
+
+    def run_study(processes: int, run_dir: Path) -> dict:
+        env = {**os.environ, "OMP_NUM_THREADS": threads_for(processes), "PYTHONPATH": str(ROOT)}
+        command = [
+            "fewshot", "--run-dir", str(run_dir), "--dataset", args.dataset, "--shots", str(args.shots),
+            "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+            "--generator", args.generator, "--gen-epochs", str(args.gen_epochs), "--budget", args.budget,
+            "--logger", "none", "--no-progress-bar", "--accelerator", "cpu", "--devices", str(processes),
+        ]  # fmt: skip
+        if args.data_dir:
+            command += ["--data-dir", args.data_dir]
+        launcher = [sys.executable, "-m", "skinsynth"]
+        if processes > 1:
+            launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                        str(processes), "-m", "skinsynth"]  # fmt: skip
+        started = time.perf_counter()
+        subprocess.run(launcher + command, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        total = time.perf_counter() - started
+        metrics = json.loads((run_dir / "metrics.json").read_text())["arms"]
+        timing = json.loads((run_dir / "checkpoints" / f"generator-{args.generator}" / "timing.json").read_text())
+        return {"total": total, "generator": timing["wall_time_s"], "arms": metrics}
+
     with tempfile.TemporaryDirectory() as tmp:
-        for processes in (1, 2):
-            results[processes] = run_study(processes, Path(tmp) / f"p{processes}", args)
+        results = {p: run_study(p, Path(tmp) / f"p{p}") for p in (1, 2)}
     print("| stage | 1 process (s) | 2 processes (s) | ratio |\n|---|---:|---:|---:|")
-    rows = [("whole study", results[1]["total"], results[2]["total"]),
-            (f"generator {args.generator} (train + materialize)", results[1]["generator"], results[2]["generator"])]
+    rows = [
+        ("whole study", results[1]["total"], results[2]["total"]),
+        (f"generator {args.generator} (train + materialize)", results[1]["generator"], results[2]["generator"]),
+    ]
     rows += [(f"arm {arm}", results[1]["arms"][arm]["wall_time_s"], results[2]["arms"][arm]["wall_time_s"])
              for arm in results[1]["arms"]]  # fmt: skip
     for name, one, two in rows:
@@ -75,6 +227,38 @@ def main() -> None:
     for arm in results[1]["arms"]:
         print(f"| {arm} | {results[1]['arms'][arm]['balanced_accuracy']:.3f} | "
               f"{results[2]['arms'][arm]['balanced_accuracy']:.3f} |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--shots", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=32, help="global batch (per rank: divided by processes)")
+    parser.add_argument("--epochs", type=int, default=3, help="timed classifier epochs (after one warm-up epoch)")
+    parser.add_argument("--toy-total", type=int, default=3000)
+    parser.add_argument("--toy-min-per-class", type=int, default=150)
+    parser.add_argument("--gan-images", type=int, default=2000)
+    parser.add_argument("--ddpm-images", type=int, default=140)
+    parser.add_argument("--ddpm-steps", type=int, default=10)
+    parser.add_argument("--study", action="store_true", help="time a whole study instead (options below)")
+    parser.add_argument("--dataset", default="ham10000", help="--study: a reader name, or toy")
+    parser.add_argument("--data-dir", default="../shared/data/ham10000", help="--study: the dataset folder")
+    parser.add_argument("--generator", default="gan", help="--study: the generator")
+    parser.add_argument("--gen-epochs", type=int, default=5, help="--study: generator epochs")
+    parser.add_argument("--budget", default="paper", help="--study: the synthetic budget")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--devices", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--toy-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+    elif args.study:
+        if args.dataset == "toy":
+            args.data_dir = None  # generated into each run directory
+        study(args)
+    else:
+        epochs_and_images(args)
 
 
 if __name__ == "__main__":
