@@ -14,6 +14,9 @@ Each measurement runs in a fresh subprocess with ``devices`` = 1 or 2 (Lightning
   untrained GAN (study defaults) and an untrained DDPM (``small`` U-Net, DDIM with ``--ddpm-steps`` steps); images/s
   from the barrier before to the barrier after, so it includes the manifest merge on rank 0.
 
+Every setting runs ``--repeats`` times, alternating which process count goes first; every run is printed, and the
+table shows the best run of each (the least disturbed on a shared machine).
+
 ``--study`` instead runs a whole ``skinsynth fewshot`` study once on 1 process and once under ``torchrun
 --nproc_per_node 2`` and prints seconds per stage. On a 2-core machine two processes share the same cores as one
 process with two threads, so this measures DDP's overhead on the CPU, not a GPU speed-up.
@@ -127,55 +130,41 @@ def threads_for(processes: int) -> str:
 
 
 def run_worker(task: str, processes: int, tmp: Path, args: argparse.Namespace) -> dict:
+    """Run one measurement in a fresh process (Lightning's launcher adds rank 1); returns rank 0's result."""
     out = tmp / f"{task}-p{processes}"
-    out.mkdir()
-    command = [
-        sys.executable,
-        __file__,
-        "--worker",
-        task,
-        "--devices",
-        str(processes),
-        "--out",
-        str(out),
-        "--toy-dir",
-        str(tmp / "toy"),
-        "--toy-total",
-        str(args.toy_total),
-        "--toy-min-per-class",
-        str(args.toy_min_per_class),
-        "--image-size",
-        str(args.image_size),
-        "--shots",
-        str(args.shots),
-        "--batch-size",
-        str(args.batch_size),
-        "--epochs",
-        str(args.epochs),
-        "--gan-images",
-        str(args.gan_images),
-        "--ddpm-images",
-        str(args.ddpm_images),
-        "--ddpm-steps",
-        str(args.ddpm_steps),
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": threads_for(processes), "PYTHONPATH": str(ROOT)}  # fmt: skip
+    out.mkdir(parents=True)
+    passed = ("toy_total", "toy_min_per_class", "image_size", "shots", "batch_size", "epochs", "gan_images",
+              "ddpm_images", "ddpm_steps")  # fmt: skip
+    command = [sys.executable, __file__, "--worker", task, "--devices", str(processes), "--out", str(out),
+               "--toy-dir", str(tmp.parent / "toy")]  # fmt: skip
+    for name in passed:
+        command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    env = {**os.environ, "OMP_NUM_THREADS": threads_for(processes), "PYTHONPATH": str(ROOT)}
     subprocess.run(command, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads((out / "result.json").read_text())
 
 
 def epochs_and_images(args: argparse.Namespace) -> None:
+    """The classifier's s/epoch and the materialization's images/s, 1 process against 2."""
     rows = []
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         records(argparse.Namespace(**{**vars(args), "toy_dir": str(tmp / "toy")}))  # make the toy set once
         for task in ("classifier", "gan", "ddpm"):
-            one, two = (run_worker(task, p, tmp, args) for p in (1, 2))
-            rows.append((task, one, two))
+            runs: dict[int, list[dict]] = {1: [], 2: []}
+            for repeat in range(args.repeats):  # alternate the order, so a change of load hits both sides
+                for processes in (1, 2) if repeat % 2 == 0 else (2, 1):
+                    runs[processes].append(run_worker(task, processes, tmp / f"r{repeat}", args))
+            key = "s_per_epoch" if task == "classifier" else "seconds"
+            for processes, results in runs.items():
+                print(f"{task}, {processes} process(es): " + ", ".join(f"{r[key]:.2f} s" for r in results), flush=True)
+            rows.append((task, *(min(runs[p], key=lambda r: r[key]) for p in (1, 2))))  # the least disturbed run
     classifier = rows[0][1]
-    print(f"toy set {args.toy_total} images at {args.image_size} px; {args.shots} shots = {classifier['train_images']}"
-          f" training images, global batch {args.batch_size}; torch threads: {threads_for(1)} (1 process), "
-          f"{threads_for(2)} per process (2 processes)\n")  # fmt: skip
+    print(
+        f"\ntoy set {args.toy_total} images at {args.image_size} px; {args.shots} shots = "
+        f"{classifier['train_images']} training images, global batch {args.batch_size}; torch threads: "
+        f"{threads_for(1)} (1 process), {threads_for(2)} per process (2 processes); best of {args.repeats} runs\n"
+    )
     print("| measurement | 1 process | 2 processes | 2 / 1 |\n|---|---:|---:|---:|")
     for task, one, two in rows:
         if task == "classifier":
@@ -240,6 +229,7 @@ def main() -> None:
     parser.add_argument("--gan-images", type=int, default=2000)
     parser.add_argument("--ddpm-images", type=int, default=140)
     parser.add_argument("--ddpm-steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=2, help="runs per setting (order alternates; best reported)")
     parser.add_argument("--study", action="store_true", help="time a whole study instead (options below)")
     parser.add_argument("--dataset", default="ham10000", help="--study: a reader name, or toy")
     parser.add_argument("--data-dir", default="../shared/data/ham10000", help="--study: the dataset folder")
