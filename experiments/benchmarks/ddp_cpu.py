@@ -5,7 +5,8 @@
 
 Default: the generated toy set (``--toy-total`` images at ``--image-size`` px, made once in a temporary folder).
 Each measurement runs in a fresh subprocess with ``devices`` = 1 or 2 (Lightning's launcher starts the second rank,
-``strategy`` as the study picks it) and ``OMP_NUM_THREADS`` = cores / processes:
+``strategy`` as the study picks it): 1 process with 2 torch threads, 1 process with 1 thread, and 2 processes with 1
+thread each (``OMP_NUM_THREADS``); on 2 cores the first and the last use the whole machine:
 
 - **classifier**: the study's classifier arm (resnet18 from scratch, AdamW + cosine, standard augmentation) on the
   few-shot split, the same *global* batch on both (``--batch-size`` on 1 process, half of it per rank on 2), one
@@ -14,7 +15,7 @@ Each measurement runs in a fresh subprocess with ``devices`` = 1 or 2 (Lightning
   untrained GAN (study defaults) and an untrained DDPM (``small`` U-Net, DDIM with ``--ddpm-steps`` steps); images/s
   from the barrier before to the barrier after, so it includes the manifest merge on rank 0.
 
-Every setting runs ``--repeats`` times, alternating which process count goes first; every run is printed, and the
+Every setting runs ``--repeats`` times, the order of the settings alternating; every run is printed, and the
 table shows the best run of each (the least disturbed on a shared machine).
 
 ``--study`` instead runs a whole ``skinsynth fewshot`` study once on 1 process and once under ``torchrun
@@ -125,13 +126,12 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # -- the driver --------------------------------------------------------------------------------------------------------
-def threads_for(processes: int) -> str:
-    return str(max(1, (os.cpu_count() or 2) // processes))
+SETTINGS = ((1, 2), (1, 1), (2, 1))  # (processes, torch threads per process)
 
 
-def run_worker(task: str, processes: int, tmp: Path, args: argparse.Namespace) -> dict:
+def run_worker(task: str, processes: int, threads: int, tmp: Path, args: argparse.Namespace) -> dict:
     """Run one measurement in a fresh process (Lightning's launcher adds rank 1); returns rank 0's result."""
-    out = tmp / f"{task}-p{processes}"
+    out = tmp / f"{task}-p{processes}t{threads}"
     out.mkdir(parents=True)
     passed = ("toy_total", "toy_min_per_class", "image_size", "shots", "batch_size", "epochs", "gan_images",
               "ddpm_images", "ddpm_steps")  # fmt: skip
@@ -139,42 +139,49 @@ def run_worker(task: str, processes: int, tmp: Path, args: argparse.Namespace) -
                "--toy-dir", str(tmp.parent / "toy")]  # fmt: skip
     for name in passed:
         command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    env = {**os.environ, "OMP_NUM_THREADS": threads_for(processes), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
     subprocess.run(command, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads((out / "result.json").read_text())
 
 
 def epochs_and_images(args: argparse.Namespace) -> None:
-    """The classifier's s/epoch and the materialization's images/s, 1 process against 2."""
+    """The classifier's s/epoch and the materialization's images/s: 1 process (2 or 1 threads) against 2."""
     rows = []
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         records(argparse.Namespace(**{**vars(args), "toy_dir": str(tmp / "toy")}))  # make the toy set once
         for task in ("classifier", "gan", "ddpm"):
-            runs: dict[int, list[dict]] = {1: [], 2: []}
-            for repeat in range(args.repeats):  # alternate the order, so a change of load hits both sides
-                for processes in (1, 2) if repeat % 2 == 0 else (2, 1):
-                    runs[processes].append(run_worker(task, processes, tmp / f"r{repeat}", args))
+            runs: dict[tuple[int, int], list[dict]] = {setting: [] for setting in SETTINGS}
+            for repeat in range(args.repeats):  # alternate the order, so a change of load hits every setting
+                for processes, threads in SETTINGS if repeat % 2 == 0 else SETTINGS[::-1]:
+                    result = run_worker(task, processes, threads, tmp / f"r{repeat}", args)
+                    runs[processes, threads].append(result)
             key = "s_per_epoch" if task == "classifier" else "seconds"
-            for processes, results in runs.items():
-                print(f"{task}, {processes} process(es): " + ", ".join(f"{r[key]:.2f} s" for r in results), flush=True)
-            rows.append((task, *(min(runs[p], key=lambda r: r[key]) for p in (1, 2))))  # the least disturbed run
-    classifier = rows[0][1]
+            for (processes, threads), results in runs.items():
+                times = ", ".join(f"{r[key]:.2f} s" for r in results)
+                print(f"{task}, {processes} process(es) x {threads} thread(s): {times}", flush=True)
+            rows.append((task, [min(runs[s], key=lambda r: r[key]) for s in SETTINGS]))  # the least disturbed run
+    classifier = rows[0][1][0]
     print(
         f"\ntoy set {args.toy_total} images at {args.image_size} px; {args.shots} shots = "
-        f"{classifier['train_images']} training images, global batch {args.batch_size}; torch threads: "
-        f"{threads_for(1)} (1 process), {threads_for(2)} per process (2 processes); best of {args.repeats} runs\n"
+        f"{classifier['train_images']} training images, global batch {args.batch_size}; best of {args.repeats}\n"
     )
-    print("| measurement | 1 process | 2 processes | 2 / 1 |\n|---|---:|---:|---:|")
-    for task, one, two in rows:
+    heads = " | ".join(f"{p} process{'es' if p > 1 else ''} x {t} thread{'s' if t > 1 else ''}" for p, t in SETTINGS)
+    print(f"| measurement | {heads} | 2 proc. / 1 proc. 2 threads |\n|---|---:|---:|---:|---:|")
+    for task, results in rows:
         if task == "classifier":
-            label = f"classifier arm, s / epoch ({one['steps_per_epoch']} steps + validation)"
-            a, b = one["s_per_epoch"], two["s_per_epoch"]
+            label = f"classifier arm, s / epoch ({results[0]['steps_per_epoch']} steps + validation)"
+            values = [r["s_per_epoch"] for r in results]
         else:
             sampler = f", DDIM-{args.ddpm_steps}" if task == "ddpm" else ""
-            label = f"materialize {task}{sampler}, images / s ({one['images']} images)"
-            a, b = one["images_per_s"], two["images_per_s"]
-        print(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
+            label = f"materialize {task}{sampler}, images / s ({results[0]['images']} images)"
+            values = [r["images_per_s"] for r in results]
+        cells = " | ".join(f"{v:.2f}" for v in values)
+        print(f"| {label} | {cells} | {values[2] / values[0]:.2f} |")
+
+
+def threads_for(processes: int) -> str:
+    return str(max(1, (os.cpu_count() or 2) // processes))
 
 
 def study(args: argparse.Namespace) -> None:
