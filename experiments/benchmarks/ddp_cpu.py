@@ -150,7 +150,7 @@ def epochs_and_images(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         records(argparse.Namespace(**{**vars(args), "toy_dir": str(tmp / "toy")}))  # make the toy set once
-        for task in ("classifier", "gan", "ddpm"):
+        for task in args.tasks.split(","):
             runs: dict[tuple[int, int], list[dict]] = {setting: [] for setting in SETTINGS}
             for repeat in range(args.repeats):  # alternate the order, so a change of load hits every setting
                 for processes, threads in SETTINGS if repeat % 2 == 0 else SETTINGS[::-1]:
@@ -161,10 +161,10 @@ def epochs_and_images(args: argparse.Namespace) -> None:
                 times = ", ".join(f"{r[key]:.2f} s" for r in results)
                 print(f"{task}, {processes} process(es) x {threads} thread(s): {times}", flush=True)
             rows.append((task, [min(runs[s], key=lambda r: r[key]) for s in SETTINGS]))  # the least disturbed run
-    classifier = rows[0][1][0]
+    trained = "".join(f"{r[0]['train_images']} training images, " for task, r in rows if task == "classifier")
     print(
-        f"\ntoy set {args.toy_total} images at {args.image_size} px; {args.shots} shots = "
-        f"{classifier['train_images']} training images, global batch {args.batch_size}; best of {args.repeats}\n"
+        f"\ntoy set {args.toy_total} images at {args.image_size} px; {args.shots} shots = {trained}global batch "
+        f"{args.batch_size}; best of {args.repeats}\n"
     )
     heads = " | ".join(f"{p} process{'es' if p > 1 else ''} x {t} thread{'s' if t > 1 else ''}" for p, t in SETTINGS)
     print(f"| measurement | {heads} | 2 proc. / 1 proc. 2 threads |\n|---|---:|---:|---:|---:|")
@@ -236,6 +236,7 @@ def main() -> None:
     parser.add_argument("--gan-images", type=int, default=2000)
     parser.add_argument("--ddpm-images", type=int, default=140)
     parser.add_argument("--ddpm-steps", type=int, default=10)
+    parser.add_argument("--tasks", default="classifier,gan,ddpm", help="what to measure (comma-separated)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting (order alternates; best reported)")
     parser.add_argument("--study", action="store_true", help="time a whole study instead (options below)")
     parser.add_argument("--dataset", default="ham10000", help="--study: a reader name, or toy")
