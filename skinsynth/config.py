@@ -70,7 +70,9 @@ class StudyConfig:
     pretrained_model: str | None = None  # base model directory of the ldm-lora generator
     budget: str = "paper"
     max_ratio: float | None = 10.0
-    synthetic_weight: float = 1.0  # loss weight of synthetic images in the real+<generator> arm
+    # loss weights of synthetic images in the real+<generator> arms: one arm per weight (real+<gen>-w0.5; 1: real+<gen>)
+    synthetic_weight: list[float] = field(default_factory=lambda: [1.0])
+    two_stage: float = 0.0  # > 0: also real+<gen>-then-real, the last share of its step budget on real images only
     filter: str | None = None  # post-selection, e.g. "confidence:0.5+dedupe:0.98" (skinsynth.quality.filters)
     oversample_factor: float = 1.0  # generate this many times the budget, keep the budget after filtering
     sample_batch_size: int = 64
@@ -109,6 +111,8 @@ class StudyConfig:
             raise ConfigError(f"{where}: gen_options must be a mapping of option names to values, e.g. {{lr: 1.0e-4}}")
         if isinstance(values.get("baselines"), str):
             values["baselines"] = parse_arms(values["baselines"])
+        if "synthetic_weight" in values:  # one weight (older configs, YAML scalars) or several
+            values["synthetic_weight"] = parse_weights(values["synthetic_weight"], where=where)
         return cls(**values)
 
     @classmethod
@@ -130,11 +134,24 @@ class StudyConfig:
         return values
 
 
+def parse_weights(value: Any, *, where: str = "--synthetic-weight") -> list[float]:
+    """``0.5``, ``"0.25,0.5,1"`` or ``[0.25, 1]`` → a list of distinct loss weights (each finite and ≥ 0)."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",") if isinstance(value, str) else [value]
+    try:
+        weights = [float(item) for item in items if str(item).strip()]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: synthetic_weight takes numbers ≥ 0, e.g. 0.25,0.5,1; got {value!r}") from None
+    if not weights or not all(0 <= w < float("inf") for w in weights):  # also rejects nan
+        raise ConfigError(f"{where}: synthetic_weight takes finite numbers ≥ 0, e.g. 0.25,0.5,1; got {value!r}")
+    return list(dict.fromkeys(weights))
+
+
 # Keys that change results: a resumed study must agree on them with the saved config.
+# (Arms are named by their synthetic weight and schedule, so several of those share one run directory.)
 NON_RESULT_KEYS = frozenset(
     {
         "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
-        "num_nodes", "seeds", "filter",
+        "num_nodes", "seeds", "filter", "synthetic_weight", "two_stage",
         "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
     }
 )  # fmt: skip

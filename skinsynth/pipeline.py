@@ -12,8 +12,10 @@ Stages, each leaving files in the run directory (``runs/<name>/``) so that a re-
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,10 @@ class Arm:
         balanced_sampling: class-balanced batches (oversampling).
         augment: augmentation strength.
         generator: whose synthetic set the arm trains on (``mixed`` and ``synthetic`` modes).
+        synthetic_weight: loss weight of the synthetic images (``mixed`` mode).
+        finetune_fraction: the two-stage schedule: this last share of the step budget fine-tunes the first stage's
+            best checkpoint on the real images only, at ``finetune_lr_scale`` × the learning rate (0: one stage).
+        finetune_lr_scale: learning-rate factor of the fine-tuning stage.
     """
 
     name: str
@@ -45,6 +51,9 @@ class Arm:
     balanced_sampling: bool = False
     augment: str | None = None
     generator: str | None = None
+    synthetic_weight: float = 1.0
+    finetune_fraction: float = 0.0
+    finetune_lr_scale: float = 0.1
 
 
 BASELINE_ARMS: dict[str, Arm] = {
@@ -56,12 +65,17 @@ BASELINE_ARMS: dict[str, Arm] = {
 }
 
 
-def generator_arms(generator: str) -> list[Arm]:
-    """The arms a generator adds: real + synthetic, and synthetic only."""
-    return [
-        Arm(f"real+{generator}", mode="mixed", generator=generator),
-        Arm(f"{generator}-only", mode="synthetic", generator=generator),
-    ]
+def generator_arms(generator: str, weights: Sequence[float] = (1.0,), two_stage: float = 0.0) -> list[Arm]:
+    """The arms a synthetic set adds: real + synthetic (one per loss weight), the two-stage schedule, synthetic only.
+
+    ``real+gan`` (weight 1), ``real+gan-w0.5`` (synthetic images count half in the loss), ``real+gan-then-real``
+    (real + synthetic, then the last ``two_stage`` share of the steps on real images only), ``gan-only``.
+    """
+    arms = [Arm(f"real+{generator}" if w == 1 else f"real+{generator}-w{w:g}", mode="mixed", generator=generator,
+                synthetic_weight=w) for w in weights]  # fmt: skip
+    if two_stage:
+        arms.append(Arm(f"real+{generator}-then-real", mode="mixed", generator=generator, finetune_fraction=two_stage))
+    return [*arms, Arm(f"{generator}-only", mode="synthetic", generator=generator)]
 
 
 def check_config(config: StudyConfig) -> None:
@@ -102,8 +116,11 @@ def check_config(config: StudyConfig) -> None:
         raise ConfigError("--filter and --oversample-factor need a --generator and the real arm (the judge)")
     if not (1 <= config.oversample_factor < float("inf")):
         raise ConfigError(f"--oversample-factor must be a finite number ≥ 1, got {config.oversample_factor}")
-    if not config.synthetic_weight >= 0:
-        raise ConfigError(f"--synthetic-weight must be ≥ 0, got {config.synthetic_weight}")
+    from skinsynth.config import parse_weights
+
+    parse_weights(config.synthetic_weight)
+    if not 0 <= config.two_stage < 1:  # also rejects nan
+        raise ConfigError(f"--two-stage must be a share of the step budget in [0, 1), got {config.two_stage}")
     if config.unlabeled_pool is not None and not 0 < config.unlabeled_pool <= 1:
         raise ConfigError(f"--unlabeled-pool must be a fraction in (0, 1] or 'all', got {config.unlabeled_pool}")
     if config.unlabeled_pool is not None and (config.shots is None or config.test_data):
@@ -170,6 +187,30 @@ def check_generator_values(config: StudyConfig) -> None:
             f"generator {config.generator!r} cannot be built at {config.image_size} px with {given}: {error}. "
             "Check the --gen-option values (sizes and counts must be positive)"
         ) from None
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def split_budget(budget: dict[str, Any], fraction: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A training budget cut in two: the first ``1 - fraction`` of it, then the last ``fraction`` (each ≥ 1 unit).
+
+    Steps are cut in whole validation intervals, so both stages validate on the real-epoch grid; an epoch budget is
+    cut in whole epochs.
+    """
+    if "max_steps" not in budget:
+        total = int(budget["max_epochs"])
+        second = min(max(round(total * fraction), 1), max(total - 1, 1))
+        return {**budget, "max_epochs": max(total - second, 1)}, {**budget, "max_epochs": second}
+    interval = int(budget["val_check_interval"])
+    epochs = max(int(budget["max_steps"]) // interval, 1)
+    second = min(max(round(epochs * fraction), 1), max(epochs - 1, 1))
+    return ({**budget, "max_steps": max(epochs - second, 1) * interval},
+            {**budget, "max_steps": second * interval})  # fmt: skip
 
 
 def launched_rank() -> int:
@@ -565,6 +606,11 @@ class FewShotStudy:
             f"[skinsynth] generator {name!r}: training on the {c.shots or 'all'}-shot split for {c.gen_epochs} epoch(s)"
         )
         trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.is_file() else None)
+        if trainer.global_rank == 0:
+            from skinsynth.tracking import artifact_name, log_model_artifact
+
+            described = {"generator": name, "study": c.name, "seed": c.seed, "epochs": c.gen_epochs}
+            log_model_artifact(logger, f"{artifact_name(c.name, c.seed, name)}-generator", last, described)
         finish(logger)
         seconds = time.perf_counter() - started
         print(
@@ -629,19 +675,18 @@ class FewShotStudy:
             print(f"[skinsynth] arm {arm.name!r}: finished earlier, reusing {done}")
             return previous
         import lightning as L
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
         from skinsynth.models.classifier import LesionClassifier
         from skinsynth.models.metrics import compute_metrics
-        from skinsynth.progress import progress_bar
         from skinsynth.report import per_class_table, plot_confusion
-        from skinsynth.tracking import finish, log_media, make_logger, set_summary, wandb_mode
+        from skinsynth.tracking import finish, log_media, set_summary
 
         c = self.config
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._arm_datamodule(arm)
-        budget = self._training_budget(len(dm.split.records_for("train")))
+        real_images = len(dm.split.records_for("train"))
+        budget = self._training_budget(real_images)
         model = LesionClassifier(
             num_classes=len(self.class_codes),
             class_codes=self.class_codes,
@@ -659,60 +704,22 @@ class FewShotStudy:
             lr=c.lr,
             weight_decay=c.weight_decay,
             steps_per_epoch=budget.get("val_check_interval"),
-            synthetic_weight=c.synthetic_weight if arm.mode == "mixed" else 1.0,
-        )
-        if c.logger == "wandb" and not self._announced_offline and wandb_mode() == "offline":
-            print(
-                f"[skinsynth] W&B: no login found, logging offline to {self.run_dir / 'wandb'} "
-                "(upload later with `wandb sync`)"
-            )
-            self._announced_offline = True
-        logger = make_logger(
-            c.logger,
-            run_dir=self.run_dir,
-            name=arm.name,
-            group=c.name,
-            project=c.wandb_project,
-            config={**c.to_dict(), "arm": arm.name},
+            synthetic_weight=arm.synthetic_weight if arm.mode == "mixed" else 1.0,
         )
         ckpt_dir = self.run_dir / "checkpoints" / arm.name
-        for stale in ckpt_dir.glob("best*.ckpt"):  # an interrupted attempt's checkpoints; nothing else is touched
+        for stale in ckpt_dir.rglob("best*.ckpt"):  # an interrupted attempt's checkpoints; nothing else is touched
             stale.unlink()
-        checkpoint = ModelCheckpoint(
-            dirpath=ckpt_dir,
-            filename="best",
-            monitor="val_balanced_accuracy",
-            mode="max",
-            save_top_k=1,
-            save_last=False,
-        )
-        callbacks: list[Any] = [checkpoint, progress_bar()] if c.progress_bar else [checkpoint]
-        if c.early_stopping_patience:
-            callbacks.append(
-                EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.early_stopping_patience)
-            )
-        trainer = L.Trainer(
-            **budget,
-            accelerator=c.accelerator,
-            devices=c.devices,
-            num_nodes=c.num_nodes,
-            precision=c.precision,
-            logger=logger,
-            callbacks=callbacks,
-            enable_progress_bar=c.progress_bar,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            log_every_n_steps=5,
-            limit_train_batches=c.limit_train_batches,
-            limit_val_batches=c.limit_val_batches,
-            limit_test_batches=c.limit_test_batches,
-            default_root_dir=str(self.run_dir),
-        )
-        print(
-            f"[skinsynth] arm {arm.name!r}: training {c.backbone} on {len(dm.train_records)} images for "
-            + (f"{budget['max_steps']} steps" if "max_steps" in budget else f"{c.epochs} epoch(s)")
-        )
-        trainer.fit(model, datamodule=dm)
+        if arm.finetune_fraction:  # two-stage: real + synthetic, then the best checkpoint fine-tuned on real only
+            first, second = split_budget(budget, arm.finetune_fraction)
+            trainer, checkpoint, logger = self._fit(model, dm, first, arm.name, ckpt_dir / "stage1", stage="stage1",
+                                                    uses=arm.generator)  # fmt: skip
+            finish(logger)
+            model = LesionClassifier.load_checkpoint(str(checkpoint.best_model_path))
+            model.hparams.lr = c.lr * arm.finetune_lr_scale
+            model.hparams.synthetic_weight = 1.0
+            dm = self._arm_datamodule(dataclasses.replace(arm, mode="fewshot", generator=None))
+            budget = second
+        trainer, checkpoint, logger = self._fit(model, dm, budget, arm.name, ckpt_dir, uses=arm.generator)
         trainer.test(model, datamodule=dm, ckpt_path="best", verbose=False)
         if trainer.global_rank != 0:
             return {}
@@ -720,9 +727,13 @@ class FewShotStudy:
         test_frame = dm.split.records_for("test").frame
         metrics = compute_metrics(predictions["probs"], predictions["label"], self.class_codes)
         metrics["wall_time_s"] = time.perf_counter() - started
-        metrics["train_images"] = len(dm.train_records)
-        metrics["train_steps"] = int(trainer.global_step)
+        metrics["train_images"] = len(dm.train_records) if not arm.finetune_fraction else self._mixed_count(arm)
+        metrics["train_steps"] = int(trainer.global_step) + (int(first.get("max_steps", 0)) if arm.finetune_fraction
+                                                             else 0)  # fmt: skip
         metrics["best_val_balanced_accuracy"] = float(checkpoint.best_model_score or float("nan"))
+        if arm.synthetic_weight != 1 or arm.finetune_fraction:
+            metrics["mixing"] = {"synthetic_weight": arm.synthetic_weight, "finetune_fraction": arm.finetune_fraction,
+                                 "finetune_lr_scale": arm.finetune_lr_scale}  # fmt: skip
         rows = test_frame.iloc[predictions["index"].numpy()]
         table = pd.DataFrame({"image_id": rows["image_id"].to_numpy(), "label": rows["code"].to_numpy()})
         probs = predictions["probs"].numpy()
@@ -753,6 +764,81 @@ class FewShotStudy:
         )
         return metrics
 
+    def _mixed_count(self, arm: Arm) -> int:
+        """Training images of ``arm``'s first stage (real + synthetic)."""
+        return len(self._arm_datamodule(arm).train_records)
+
+    def _fit(
+        self,
+        model: Any,
+        dm: Any,
+        budget: dict[str, Any],
+        arm_name: str,
+        ckpt_dir: Path,
+        stage: str = "",
+        uses: str | None = None,
+    ) -> tuple[Any, Any, Any]:
+        """Fit ``model`` on ``dm`` for ``budget``, keeping the best validation checkpoint.
+
+        ``uses``: the synthetic set the arm trains on, recorded in its W&B run (lineage).
+        """
+        import lightning as L
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+        from skinsynth.progress import progress_bar
+        from skinsynth.tracking import make_logger, wandb_mode
+
+        c = self.config
+        name = f"{arm_name}/{stage}" if stage else arm_name
+        if c.logger == "wandb" and not self._announced_offline and wandb_mode() == "offline":
+            print(
+                f"[skinsynth] W&B: no login found, logging offline to {self.run_dir / 'wandb'} "
+                "(upload later with `wandb sync`)"
+            )
+            self._announced_offline = True
+        logger = make_logger(c.logger, run_dir=self.run_dir, name=name, group=c.name, project=c.wandb_project,
+                             config={**c.to_dict(), "arm": arm_name, "stage": stage or "single"})  # fmt: skip
+        if uses and launched_rank() == 0:
+            from skinsynth.tracking import artifact_name, use_synthetic_artifact
+
+            manifest = self.synthetic_dir(uses) / "manifest.csv"
+            source = self.config.generator if uses.startswith(f"{self.config.generator}-") else uses
+            use_synthetic_artifact(logger, artifact_name(c.name, c.seed, source), sha256_file(manifest))
+        checkpoint = ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor="val_balanced_accuracy",
+            mode="max",
+            save_top_k=1,
+            save_last=False,
+        )
+        callbacks: list[Any] = [checkpoint, progress_bar()] if c.progress_bar else [checkpoint]
+        if c.early_stopping_patience:
+            callbacks.append(
+                EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.early_stopping_patience)
+            )
+        trainer = L.Trainer(
+            **budget,
+            accelerator=c.accelerator,
+            devices=c.devices,
+            num_nodes=c.num_nodes,
+            precision=c.precision,
+            logger=logger,
+            callbacks=callbacks,
+            enable_progress_bar=c.progress_bar,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=5,
+            limit_train_batches=c.limit_train_batches,
+            limit_val_batches=c.limit_val_batches,
+            limit_test_batches=c.limit_test_batches,
+            default_root_dir=str(self.run_dir),
+        )
+        length = f"{budget['max_steps']} steps" if "max_steps" in budget else f"{budget['max_epochs']} epoch(s)"
+        print(f"[skinsynth] arm {name!r}: training {c.backbone} on {len(dm.train_records)} images for {length}")
+        trainer.fit(model, datamodule=dm)
+        return trainer, checkpoint, logger
+
     # -- all stages ---------------------------------------------------------------------------------------------------
     def arms(self) -> list[Arm]:
         """The arms this study runs, in order: the baselines, then the generator's arms."""
@@ -761,7 +847,10 @@ class FewShotStudy:
             from skinsynth.evidence import filtered_name
 
             name, spec = self.config.generator, self.selection_spec()
-            arms += generator_arms(filtered_name(name, spec) if spec else name)
+            from skinsynth.config import parse_weights
+
+            weights = parse_weights(self.config.synthetic_weight)
+            arms += generator_arms(filtered_name(name, spec) if spec else name, weights, self.config.two_stage)
         return arms
 
     def run(self) -> dict[str, dict[str, Any]]:
@@ -822,6 +911,7 @@ class FewShotStudy:
         judge_path = self.run_dir / "checkpoints" / "real" / "best.ckpt"
         if not judge_path.is_file():
             print("[skinsynth] no 'real' arm: the synthetic set is not scored (add real to --baselines)")
+            self.log_evidence(generator, None)
             return None
         started = time.perf_counter()
         judge = LesionClassifier.load_checkpoint(judge_path)
@@ -830,7 +920,37 @@ class FewShotStudy:
         summary = synthetic_evidence(out, self.synthetic_dir(generator), real_train, judge, self.class_codes,
                                      self.config.image_size, space, seed=self.config.seed)  # fmt: skip
         print(f"[skinsynth] synthetic set {generator!r} scored in {time.perf_counter() - started:.0f} s: {out}")
+        self.log_evidence(generator, out)
         return summary
+
+    def log_evidence(self, generator: str, quality_dir: Path | None) -> None:
+        """A W&B run ``evidence-<generator>``: the scored synthetic set as an artifact, a table of samples, figures.
+
+        The artifact (``<study>-seed<k>-<generator>``, manifest + PNGs) names the generator checkpoint it came from;
+        the arms that train on the set record its use (:func:`~skinsynth.tracking.use_synthetic_artifact`).
+        """
+        if self.config.logger != "wandb" or launched_rank() != 0:
+            return
+        from skinsynth import tracking
+        from skinsynth.data.synthetic import read_manifest
+
+        c, folder = self.config, self.synthetic_dir(generator)
+        name = tracking.artifact_name(c.name, c.seed, generator)
+        run = f"evidence-{generator}"
+        logger = tracking.make_logger("wandb", run_dir=self.run_dir, name=run, group=c.name, project=c.wandb_project,
+                                      config={**c.to_dict(), "arm": run})  # fmt: skip
+        checkpoint = self.run_dir / "checkpoints" / f"generator-{generator}" / "last.ckpt"
+        budget = json.loads((self.run_dir / "budget.json").read_text()).get("synthetic")
+        metadata = {"generator": generator, "study": c.name, "seed": c.seed, "budget": budget,
+                    "generator_checkpoint": f"{name}-generator" if checkpoint.is_file() else None}  # fmt: skip
+        tracking.log_synthetic_artifacts(logger, name=name, folder=folder, checkpoint=None, metadata=metadata)
+        tracking.log_sample_table(logger, read_manifest(folder), folder)
+        if quality_dir is not None:
+            figures = {p.stem: p for p in sorted(quality_dir.glob("*.png"))}
+            tables = {p.stem: pd.read_csv(p) for p in (quality_dir / "quality.csv", quality_dir / "memorization.csv")
+                      if p.is_file()}  # fmt: skip
+            tracking.log_media(logger, images=figures, tables=tables)
+        tracking.finish(logger)
 
     def run_selection(self, generator: str, spec: str) -> None:
         """Post-select ``generator``'s over-generated set with ``spec``; the kept set is ``synthetic/<gen>-<spec>``."""

@@ -22,7 +22,7 @@ import sys
 import types
 import typing
 
-from skinsynth.config import StudyConfig, parse_arms, parse_option
+from skinsynth.config import StudyConfig, parse_arms, parse_option, parse_weights
 from skinsynth.errors import SkinSynthError
 from skinsynth.models.registry import generator_names
 
@@ -72,7 +72,10 @@ HELP = {
     "probability of the intended class >= T), ood:Q (Mahalanobis distance within the Q-quantile of the real images'), "
     "energy:Q, dedupe:S (drop near-copies, feature cosine >= S); arms are named real+<gen>-<filter>",
     "oversample_factor": "generate this many times the budget so that the filtered set still fills it",
-    "synthetic_weight": "loss weight of synthetic images relative to real ones in the real+<generator> arm",
+    "synthetic_weight": "loss weight(s) of synthetic images relative to real ones, comma-separated: one "
+    "real+<generator> arm per weight (named real+<gen>-w<weight>; weight 1 is real+<gen>)",
+    "two_stage": "share of the step budget (0-1) spent fine-tuning on real images only after training on real + "
+    "synthetic: adds the arm real+<gen>-then-real (0 = off)",
     "sample_batch_size": "images per generator sampling call while materializing",
     "grid_every": "save a per-class sample grid every N generator epochs",
     "seed": "seed for the split, sampling and initialization",
@@ -108,6 +111,14 @@ def _seed_list(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, e.g. 0,1,2; got {text!r}") from None
+
+
+def _weights(text: str) -> list[float]:
+    """``"0.25,0.5,1"`` → ``[0.25, 0.5, 1.0]``."""
+    try:
+        return parse_weights(text)
+    except SkinSynthError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _fraction_or_all(text: str) -> float:
@@ -155,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, type=_shots, help=help_text)
         elif field.name == "seeds":
             parser.add_argument(flag, type=_seed_list, help=help_text)
+        elif field.name == "synthetic_weight":
+            parser.add_argument(flag, type=_weights, help=help_text)
         elif field.name == "unlabeled_pool":
             parser.add_argument(flag, type=_fraction_or_all, help=help_text)
         elif field.name.startswith("limit_"):
