@@ -63,6 +63,11 @@ class StudyConfig:
     generator: str = "none"
     seed: int = 0
     seeds: list[int] | None = None  # several seeds: one study per seed in <run_dir>/seed-<k>, then an aggregate
+    # pretraining on the unlabeled pool (needs unlabeled_pool)
+    ssl_epochs: int = 20  # SimCLR epochs of the backbone of the ssl and ssl+<gen> arms
+    ssl_batch_size: int = 64
+    pretrain_epochs: int = 0  # > 0: the generator first trains unconditionally on the pool; its set is <gen>-pool
+    pretrained_generator: str | None = None  # start the generator from this checkpoint; its set is <gen>-pretrained
     # generator and synthetic set
     gen_epochs: int = 100
     gen_batch_size: int = 32
@@ -72,6 +77,7 @@ class StudyConfig:
     max_ratio: float | None = 10.0
     # loss weights of synthetic images in the real+<generator> arms: one arm per weight (real+<gen>-w0.5; 1: real+<gen>)
     synthetic_weight: list[float] = field(default_factory=lambda: [1.0])
+    synthetic_only_arm: bool = True  # the <gen>-only arm (synthetic images only)
     two_stage: float = 0.0  # > 0: also real+<gen>-then-real, the last share of its step budget on real images only
     filter: str | None = None  # post-selection, e.g. "confidence:0.5+dedupe:0.98" (skinsynth.quality.filters)
     oversample_factor: float = 1.0  # generate this many times the budget, keep the budget after filtering
@@ -147,12 +153,13 @@ def parse_weights(value: Any, *, where: str = "--synthetic-weight") -> list[floa
 
 
 # Keys that change results: a resumed study must agree on them with the saved config.
-# (Arms are named by their synthetic weight and schedule, so several of those share one run directory.)
+# (Arms are named by their synthetic weight and schedule, and synthetic sets by their generator's pretraining, so
+# several of those share one run directory; the pool pretraining checks its own epochs.)
 NON_RESULT_KEYS = frozenset(
     {
         "baselines", "generator", "logger", "wandb_project", "progress_bar", "num_workers", "accelerator", "devices",
-        "num_nodes", "seeds", "filter", "synthetic_weight", "two_stage",
-        "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
+        "num_nodes", "seeds", "filter", "synthetic_weight", "two_stage", "synthetic_only_arm", "pretrain_epochs",
+        "pretrained_generator", "run_dir", "name", "sample_batch_size", "grid_every", "gen_options", "pretrained_model",
     }
 )  # fmt: skip
 RESULT_KEYS = frozenset(StudyConfig.fields()) - NON_RESULT_KEYS

@@ -43,6 +43,7 @@ class Arm:
         finetune_fraction: the two-stage schedule: this last share of the step budget fine-tunes the first stage's
             best checkpoint on the real images only, at ``finetune_lr_scale`` × the learning rate (0: one stage).
         finetune_lr_scale: learning-rate factor of the fine-tuning stage.
+        ssl: start the backbone from the study's SimCLR pretraining on the unlabeled pool (``ssl`` arms).
     """
 
     name: str
@@ -54,6 +55,7 @@ class Arm:
     synthetic_weight: float = 1.0
     finetune_fraction: float = 0.0
     finetune_lr_scale: float = 0.1
+    ssl: bool = False
 
 
 BASELINE_ARMS: dict[str, Arm] = {
@@ -62,20 +64,31 @@ BASELINE_ARMS: dict[str, Arm] = {
     "weighted": Arm("weighted", loss="weighted_ce"),
     "focal": Arm("focal", loss="focal"),
     "strong-aug": Arm("strong-aug", augment="strong"),
+    "ssl": Arm("ssl", ssl=True),
 }
 
 
-def generator_arms(generator: str, weights: Sequence[float] = (1.0,), two_stage: float = 0.0) -> list[Arm]:
+def generator_arms(
+    generator: str,
+    weights: Sequence[float] = (1.0,),
+    two_stage: float = 0.0,
+    ssl: bool = False,
+    synthetic_only: bool = True,
+) -> list[Arm]:
     """The arms a synthetic set adds: real + synthetic (one per loss weight), the two-stage schedule, synthetic only.
 
     ``real+gan`` (weight 1), ``real+gan-w0.5`` (synthetic images count half in the loss), ``real+gan-then-real``
-    (real + synthetic, then the last ``two_stage`` share of the steps on real images only), ``gan-only``.
+    (real + synthetic, then the last ``two_stage`` share of the steps on real images only), ``gan-only``; with
+    ``ssl``, also ``ssl+gan`` (real + synthetic from the SimCLR-pretrained backbone). ``synthetic_only=False``
+    leaves ``gan-only`` out.
     """
     arms = [Arm(f"real+{generator}" if w == 1 else f"real+{generator}-w{w:g}", mode="mixed", generator=generator,
                 synthetic_weight=w) for w in weights]  # fmt: skip
     if two_stage:
         arms.append(Arm(f"real+{generator}-then-real", mode="mixed", generator=generator, finetune_fraction=two_stage))
-    return [*arms, Arm(f"{generator}-only", mode="synthetic", generator=generator)]
+    if ssl:
+        arms.append(Arm(f"ssl+{generator}", mode="mixed", generator=generator, ssl=True))
+    return [*arms, Arm(f"{generator}-only", mode="synthetic", generator=generator)] if synthetic_only else arms
 
 
 def check_config(config: StudyConfig) -> None:
@@ -129,6 +142,24 @@ def check_config(config: StudyConfig) -> None:
         raise ConfigError(
             "--generator oracle draws real images from the unlabeled pool: add --unlabeled-pool all (or a fraction)"
         )
+    uses_pool = [flag for flag, on in (("ssl arm", "ssl" in config.baselines),
+                                         ("--pretrain-epochs", config.pretrain_epochs > 0)) if on]  # fmt: skip
+    if uses_pool and config.unlabeled_pool is None:
+        raise ConfigError(f"the {' and '.join(uses_pool)} pretrain(s) on the unlabeled pool: add --unlabeled-pool all "
+                          "(or a fraction)")  # fmt: skip
+    if config.ssl_epochs < 1 or config.ssl_batch_size < 2 or config.pretrain_epochs < 0:
+        raise ConfigError("--ssl-epochs must be ≥ 1, --ssl-batch-size ≥ 2 and --pretrain-epochs ≥ 0")
+    if config.pretrain_epochs or config.pretrained_generator:
+        from skinsynth.models.registry import GENERATORS, generator_class
+        from skinsynth.study.pretraining import supports_pretraining
+
+        if config.pretrain_epochs and config.pretrained_generator:
+            raise ConfigError("give --pretrain-epochs (pretrain here) or --pretrained-generator (reuse one), not both")
+        if GENERATORS.get(config.generator) is None or not supports_pretraining(generator_class(config.generator)):
+            raise ConfigError(f"generator {config.generator!r} has no unconditional pretraining; --pretrain-epochs and "
+                              "--pretrained-generator work with gan, gan-diffaug and ddpm")  # fmt: skip
+        if config.pretrained_generator and not Path(config.pretrained_generator).expanduser().is_file():
+            raise ConfigError(f"--pretrained-generator {config.pretrained_generator!r} is not a file")
     if config.num_nodes < 1:
         raise ConfigError(f"--num-nodes must be at least 1, got {config.num_nodes}")
     if config.image_size < 8:
@@ -430,6 +461,13 @@ class FewShotStudy:
             raise RuntimeError(f"arm {arm.name!r} got a split that differs from split.csv")
         return dm
 
+    def set_name(self) -> str:
+        """The study's generator as it names its synthetic set and arms: ``gan``, ``gan-pool``, ``gan-pretrained``."""
+        c = self.config
+        if c.pretrained_generator:
+            return f"{c.generator}-pretrained"
+        return f"{c.generator}-pool" if c.pretrain_epochs else c.generator
+
     def synthetic_dir(self, generator: str) -> Path:
         """Where generator ``generator``'s synthetic set is materialized."""
         return self.run_dir / "synthetic" / generator
@@ -499,14 +537,18 @@ class FewShotStudy:
         """What the generator makes: the budget, times ``oversample_factor`` when a filter selects from it."""
         import math
 
-        return {code: math.ceil(n * self.config.oversample_factor) for code, n in self.budget().items()}
+        factor = self.config.oversample_factor if self.config.generator != "oracle" else 1.0
+        return {code: math.ceil(n * factor) for code, n in self.budget().items()}
 
     def selection_spec(self) -> str | None:
         """The post-selection the generator arms train on, or ``None`` for the whole materialized set.
 
-        ``none`` keeps the first budget images of each class of an over-generated set, unfiltered.
+        ``none`` keeps the first budget images of each class of an over-generated set, unfiltered. The oracle (real
+        images) is never post-selected: it is the control the filtered sets are compared with.
         """
         c = self.config
+        if c.generator == "oracle":
+            return None
         return (c.filter or "none") if (c.filter or c.oversample_factor > 1) else None
 
     def budget(self) -> dict[str, int]:
@@ -539,13 +581,14 @@ class FewShotStudy:
             effective_options,
             load_generator,
             make_generator,
+            saved_settings,
         )
         from skinsynth.tracking import finish, make_logger
 
-        c, name = self.config, self.config.generator
+        c, kind, name = self.config, self.config.generator, self.set_name()
         folder = self.synthetic_dir(name)
         budget = self.generated_budget()
-        if name == "oracle":  # the positive control: real pool images of the asked-for class, nothing to train
+        if kind == "oracle":  # the positive control: real pool images of the asked-for class, nothing to train
             from skinsynth.data.oracle import materialize_oracle
 
             if launched_rank() == 0:
@@ -560,47 +603,37 @@ class FewShotStudy:
                    "batch_size": c.sample_batch_size, "progress": c.progress_bar,
                    "checkpoint": last.relative_to(self.run_dir).as_posix()}  # fmt: skip
         gen_options = self.generator_options()
+        start = self.pretrained_generator()
+        if start is not None:  # fine-tune the pool-pretrained generator class-conditionally
+            gen_options["init_checkpoint"] = str(start)
         if last.is_file():
             saved = load_checkpoint(last)
             # every setting, not only the ones given now: a resumed run must continue the same model
-            requested = effective_options(name, gen_options)
-            check_checkpoint_options(last, saved.get("hyper_parameters", {}), requested)
+            requested = effective_options(kind, gen_options)
+            check_checkpoint_options(last, saved_settings(kind, saved.get("hyper_parameters", {})), requested)
             if saved.get("epoch", -1) + 1 >= c.gen_epochs:
                 print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
                 if launched_rank() == 0:  # one process completes the set; launched peers wait for it
-                    model = load_generator(name, last, self.class_codes, c.image_size, requested)
+                    model = load_generator(kind, last, self.class_codes, c.image_size, requested)
                     materialize(model.to(self.sampling_device()), budget, folder, image_size=c.image_size, **options)
                 barrier()
                 return folder
         started = time.perf_counter()
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
-        model = make_generator(name, class_codes=self.class_codes, image_size=c.image_size, **gen_options)
+        model = make_generator(kind, class_codes=self.class_codes, image_size=c.image_size, **gen_options)
         if hasattr(model, "set_training_records"):  # per-image captions follow the training split's row order
             dm.setup("fit")
             model.set_training_records(dm.train_records)
         logger = make_logger(c.logger, run_dir=self.run_dir, name=f"generator-{name}", group=c.name,
                              project=c.wandb_project, config={**c.to_dict(), "arm": f"generator-{name}"})  # fmt: skip
         materializer = SyntheticDatasetCallback(folder, budget, **options)
-        trainer = L.Trainer(
+        grids = SampleGridCallback(self.run_dir / "grids" / name, self.class_codes, c.grid_every, seed=c.seed)
+        trainer = self.unsupervised_trainer(
+            model,
             max_epochs=c.gen_epochs,
-            accelerator=c.accelerator,
-            devices=c.devices,
-            num_nodes=c.num_nodes,
-            strategy=training_strategy(model, c.accelerator, c.devices, c.num_nodes),
-            precision=c.precision,
             logger=logger,
-            callbacks=[
-                generator_checkpoint(ckpt_dir),
-                SampleGridCallback(self.run_dir / "grids" / name, self.class_codes, c.grid_every, seed=c.seed),
-                materializer,
-            ],
-            enable_progress_bar=c.progress_bar,
-            enable_model_summary=False,
-            limit_val_batches=0,
-            log_every_n_steps=5,
-            limit_train_batches=c.limit_train_batches,
-            default_root_dir=str(self.run_dir),
+            callbacks=[generator_checkpoint(ckpt_dir), grids, materializer],
         )
         print(
             f"[skinsynth] generator {name!r}: training on the {c.shots or 'all'}-shot split for {c.gen_epochs} epoch(s)"
@@ -618,6 +651,77 @@ class FewShotStudy:
         )
         atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
         return folder
+
+    def unsupervised_trainer(self, model: Any, **arguments: Any) -> Any:
+        """A Trainer with the study's hardware settings for a generator or a pretraining (no validation loop)."""
+        import lightning as L
+
+        c = self.config
+        settings = {
+            "accelerator": c.accelerator, "devices": c.devices, "num_nodes": c.num_nodes, "precision": c.precision,
+            "strategy": training_strategy(model, c.accelerator, c.devices, c.num_nodes), "logger": False,
+            "enable_progress_bar": c.progress_bar, "enable_model_summary": False, "limit_val_batches": 0,
+            "log_every_n_steps": 5, "limit_train_batches": c.limit_train_batches, "enable_checkpointing": True,
+            "default_root_dir": str(self.run_dir),
+        }  # fmt: skip
+        return L.Trainer(**{**settings, **arguments})
+
+    def pretrained_generator(self) -> Path | None:
+        """The pool-pretrained generator checkpoint the few-shot generator starts from (``None``: from scratch).
+
+        ``--pretrained-generator PATH`` is checked against this study's split (no val/test image may have been in
+        its pretraining); ``--pretrain-epochs N`` pretrains here, unconditionally on the pool and the few-shot
+        images with labels hidden (``checkpoints/pretrain-<gen>/last.ckpt``, resumable).
+        """
+        from skinsynth.models.registry import make_generator
+        from skinsynth.study.pretraining import check_pretrained_images, pretrain_generator
+
+        c = self.config
+        if c.pretrained_generator:
+            path = Path(c.pretrained_generator).expanduser().resolve()
+            held_out = {str(i) for s in ("val", "test") for i in self.split.records_for(s).frame["image_id"]}
+            seen = check_pretrained_images(path, held_out)
+            print(
+                f"[skinsynth] generator: fine-tuning {path}"
+                + (
+                    f" (pretrained on {seen} images, none of them in val or test)"
+                    if seen is not None
+                    else " (no pretraining.json beside it: its images are not checked)"
+                )
+            )
+            return path
+        if not c.pretrain_epochs:
+            return None
+        ckpt_dir = self.run_dir / "checkpoints" / f"pretrain-{c.generator}"
+        dm = self._datamodule("unlabeled", batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
+        options = {**self.generator_options(), "unconditional": True}
+        model = make_generator(c.generator, class_codes=self.class_codes, image_size=c.image_size, **options)
+        print(f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
+              "epoch(s), labels hidden")  # fmt: skip
+        started = time.perf_counter()
+        last = pretrain_generator(model, dm, ckpt_dir, epochs=c.pretrain_epochs,
+                                  make_trainer=lambda **a: self.unsupervised_trainer(model, **a))  # fmt: skip
+        if launched_rank() == 0 and not (ckpt_dir / "timing.json").is_file():
+            atomic_write_json({"wall_time_s": time.perf_counter() - started, "epochs": c.pretrain_epochs},
+                              ckpt_dir / "timing.json")  # fmt: skip
+        barrier()
+        return last
+
+    def ssl_backbone(self) -> Path:
+        """The SimCLR-pretrained backbone of the ``ssl`` arms (``checkpoints/ssl/backbone.safetensors``)."""
+        from skinsynth.study.pretraining import pretrain_ssl_backbone
+
+        c = self.config
+        dm = self._datamodule("unlabeled")
+        dm.setup("fit")
+        out = self.run_dir / "checkpoints" / "ssl" / "backbone.safetensors"
+        path = pretrain_ssl_backbone(
+            dm.train_records, out, backbone=c.backbone, image_size=c.image_size, epochs=c.ssl_epochs,
+            batch_size=c.ssl_batch_size, seed=c.seed, num_workers=c.num_workers,
+            make_trainer=lambda **a: self.unsupervised_trainer(None, **a),
+        )  # fmt: skip
+        barrier()
+        return path
 
     def generator_options(self) -> dict[str, Any]:
         """Constructor arguments of the generator: ``--gen-option`` values, plus ``--pretrained-model``.
@@ -692,7 +796,7 @@ class FewShotStudy:
             class_codes=self.class_codes,
             backbone=c.backbone,
             pretrained=c.pretrained,
-            weights_path=c.weights_path,
+            weights_path=str(self.ssl_backbone()) if arm.ssl else c.weights_path,
             loss=arm.loss,
             class_weights=dm.class_weights() if arm.loss == "weighted_ce" else None,
             label_smoothing=c.label_smoothing,
@@ -802,7 +906,7 @@ class FewShotStudy:
             from skinsynth.tracking import artifact_name, use_synthetic_artifact
 
             manifest = self.synthetic_dir(uses) / "manifest.csv"
-            source = self.config.generator if uses.startswith(f"{self.config.generator}-") else uses
+            source = self.set_name() if uses.startswith(f"{self.set_name()}-") else uses
             use_synthetic_artifact(logger, artifact_name(c.name, c.seed, source), sha256_file(manifest))
         checkpoint = ModelCheckpoint(
             dirpath=ckpt_dir,
@@ -846,11 +950,13 @@ class FewShotStudy:
         if self.config.generator != "none":
             from skinsynth.evidence import filtered_name
 
-            name, spec = self.config.generator, self.selection_spec()
+            name, spec = self.set_name(), self.selection_spec()
             from skinsynth.config import parse_weights
 
             weights = parse_weights(self.config.synthetic_weight)
-            arms += generator_arms(filtered_name(name, spec) if spec else name, weights, self.config.two_stage)
+            arms += generator_arms(filtered_name(name, spec) if spec else name, weights, self.config.two_stage,
+                                   ssl="ssl" in self.config.baselines,
+                                   synthetic_only=self.config.synthetic_only_arm)  # fmt: skip
         return arms
 
     def run(self) -> dict[str, dict[str, Any]]:
@@ -868,9 +974,9 @@ class FewShotStudy:
         results = {arm.name: self.run_arm(arm) for arm in baselines}
         if self.config.generator != "none":
             self.run_generator()
-            self.run_evidence(self.config.generator)
+            self.run_evidence(self.set_name())
             if self.selection_spec():
-                self.run_selection(self.config.generator, self.selection_spec())
+                self.run_selection(self.set_name(), self.selection_spec())
             barrier()
             results |= {arm.name: self.run_arm(arm) for arm in self.arms() if arm.generator is not None}
         if not all(results.values()):  # non-zero DDP ranks stop here

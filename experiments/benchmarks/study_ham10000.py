@@ -18,11 +18,19 @@ The DDPM arms at 32 px (issue #5; a separate run root, since the resolution diff
         --baselines real --generators ddpm --gen-epochs 150 --grid-every 50 --gen-option preset=small \
         --gen-option lr=5e-4 --gen-option ema_decay=0.995 --gen-option sampling_steps=25 --gen-option eta=1
 
-The evidence study of issue #12 (oracle positive control from an unlabeled pool, GAN, paired statistics)::
+The evidence study of issue #12 (oracle positive control from an unlabeled pool, the GAN with mixing controls and a
+filter ablation, paired statistics)::
 
     python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds 0,1,2 \
-        --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root runs/bench-pool \
-        --baselines real --generators oracle,gan --gen-epochs 50 --unlabeled-pool all
+        --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root runs/bench-evidence \
+        --baselines real --generators oracle,gan --gen-epochs 50 --unlabeled-pool 1 \
+        --synthetic-weight 0.25,0.5,1 --two-stage 0.3 --oversample-factor 2 \
+        --filters confidence:0.5,ood:0.95,dedupe:0.95
+
+The semi-supervised arms of issue #13 in the same run directories (SimCLR and a pool-pretrained GAN)::
+
+    python experiments/benchmarks/study_ham10000.py ... --baselines real,ssl --generators gan-pool \
+        --ssl-epochs 5 --pretrain-epochs 5
 
 Each seed is one study run directory (``<run-root>/ham<shots>_seed<seed>``); each generator is one run of the study
 in it. The requested arms of every seed are then aggregated into Markdown tables (stdout and
@@ -39,7 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from skinsynth.config import StudyConfig, parse_arms, parse_option
+from skinsynth.config import StudyConfig, parse_arms, parse_option, parse_weights
 from skinsynth.io import atomic_write_json, atomic_write_text
 from skinsynth.pipeline import FewShotStudy
 from skinsynth.report import aggregate_seeds, markdown_table
@@ -68,7 +76,14 @@ def main() -> None:
     parser.add_argument(
         "--unlabeled-pool", type=float, default=None, help="pool fraction (1 = all); the oracle needs it"
     )
-    parser.add_argument("--synthetic-weight", type=float, default=1.0)
+    parser.add_argument("--synthetic-weight", default="1", help="loss weights of the generator arms, e.g. 0.25,0.5,1")
+    parser.add_argument("--two-stage", type=float, default=0.0, help="share of real-only fine-tuning (0: off)")
+    parser.add_argument("--oversample-factor", type=float, default=1.0)
+    parser.add_argument(
+        "--filters", default="", help="post-selections run after each generator, e.g. confidence:0.5,ood:0.95"
+    )
+    parser.add_argument("--ssl-epochs", type=int, default=20)
+    parser.add_argument("--pretrain-epochs", type=int, default=10, help="pool pretraining of a <gen>-pool generator")
     args = parser.parse_args()
     generators = parse_arms(args.generators) or ["none"]
     combined = []
@@ -90,14 +105,27 @@ def main() -> None:
             budget=args.budget,
             seed=seed,
             unlabeled_pool=args.unlabeled_pool,
-            synthetic_weight=args.synthetic_weight,
+            oversample_factor=args.oversample_factor,
+            ssl_epochs=args.ssl_epochs,
             logger="csv",
             progress_bar=False,
         )
         arms: dict = {}
         for generator in generators:
-            study = FewShotStudy(dataclasses.replace(base, generator=generator))
+            # "gan-pool": the GAN pretrained on the unlabeled pool first; mixing controls on every trained generator
+            kind, pool = generator.removesuffix("-pool"), generator.endswith("-pool")
+            trained = kind not in ("oracle", "none")
+            config = dataclasses.replace(
+                base, generator=kind, pretrain_epochs=args.pretrain_epochs if pool else 0,
+                synthetic_weight=parse_weights(args.synthetic_weight) if trained else [1.0],
+                two_stage=args.two_stage if trained else 0.0,
+            )  # fmt: skip
+            study = FewShotStudy(config)
             arms.update(study.run())
+            for spec in parse_arms(args.filters) if trained else []:  # filtered sets: real+<set> arms only
+                filtered = dataclasses.replace(config, filter=spec, synthetic_weight=[1.0], two_stage=0.0,
+                                               baselines=["real"], synthetic_only_arm=False)  # fmt: skip
+                arms.update(FewShotStudy(filtered).run())
         path = Path(base.run_dir) / f"arms_{'-'.join(arms)}.json"
         atomic_write_json({"class_codes": study.class_codes, "arms": arms}, path)
         combined.append(path)

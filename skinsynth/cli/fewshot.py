@@ -61,6 +61,15 @@ HELP = {
     "augment": "training augmentation: none, flip, standard or strong",
     "baselines": "comma-separated arms without a generator: real, oversample, weighted, focal, strong-aug",
     "generator": "generator to add synthetic-data arms with (real+<gen>: real + synthetic; <gen>-only: synthetic)",
+    "ssl_epochs": "SimCLR pretraining epochs of the ssl arms' backbone (on the few-shot images and the unlabeled "
+    "pool, labels hidden); --baselines ssl adds the ssl arm and, with a generator, ssl+<gen>",
+    "ssl_batch_size": "SimCLR batch size",
+    "pretrain_epochs": "pretrain the generator unconditionally on the unlabeled pool (and the few-shot images, labels "
+    "hidden) for this many epochs, then fine-tune it class-conditionally on the few-shot set; its synthetic set and "
+    "arms are named <gen>-pool (gan, gan-diffaug and ddpm; needs --unlabeled-pool)",
+    "pretrained_generator": "a generator checkpoint to fine-tune from instead (e.g. checkpoints/pretrain-<gen>/"
+    "last.ckpt of another study with the same split); refused when the images it was pretrained on include this "
+    "study's val or test images (pretraining.json beside it lists them); set named <gen>-pretrained",
     "gen_epochs": "generator training epochs",
     "gen_batch_size": "generator training batch size",
     "gen_options": "a generator constructor argument as KEY=VALUE (YAML value), repeatable; e.g. --gen-option "
@@ -74,6 +83,7 @@ HELP = {
     "oversample_factor": "generate this many times the budget so that the filtered set still fills it",
     "synthetic_weight": "loss weight(s) of synthetic images relative to real ones, comma-separated: one "
     "real+<generator> arm per weight (named real+<gen>-w<weight>; weight 1 is real+<gen>)",
+    "synthetic_only_arm": "train the <gen>-only arm (synthetic images only) too",
     "two_stage": "share of the step budget (0-1) spent fine-tuning on real images only after training on real + "
     "synthetic: adds the arm real+<gen>-then-real (0 = off)",
     "sample_batch_size": "images per generator sampling call while materializing",

@@ -1,10 +1,11 @@
-"""SkinLesionDataModule: records → split → datasets and loaders, in one of four modes.
+"""SkinLesionDataModule: records → split → datasets and loaders, in one of five modes.
 
 =========== ==========================================================================================
 ``fewshot``  train on ``shots`` real images per class
 ``real``     train on every real training image (stratified split)
 ``synthetic`` train on generated images only (val/test stay real)
 ``mixed``    train on real (few-shot when ``shots`` is set) plus generated images
+``unlabeled`` train on the few-shot images and the unlabeled pool, every label hidden (-1): for pretraining
 =========== ==========================================================================================
 
 Synthetic images only ever enter the training split. Batches are dicts ``{"image", "label", "is_synthetic",
@@ -33,8 +34,9 @@ from skinsynth.data.synthetic import SyntheticDataset
 from skinsynth.data.transforms import AUGMENTS, Augment, eval_transform, train_transform
 from skinsynth.errors import ConfigError, DataError, preview
 
-Mode = Literal["fewshot", "real", "synthetic", "mixed"]
-MODES: tuple[str, ...] = ("fewshot", "real", "synthetic", "mixed")
+Mode = Literal["fewshot", "real", "synthetic", "mixed", "unlabeled"]
+MODES: tuple[str, ...] = ("fewshot", "real", "synthetic", "mixed", "unlabeled")
+HIDDEN_LABEL = -1  # the label of every training image in ``unlabeled`` mode
 
 
 class LesionDataset(Dataset):
@@ -46,13 +48,17 @@ class LesionDataset(Dataset):
         reader: the image reader (decides JPEG draft decoding).
     """
 
-    def __init__(self, records: LesionRecords, transform: Any, reader: ImageReader | None = None) -> None:
+    def __init__(
+        self, records: LesionRecords, transform: Any, reader: ImageReader | None = None, hide_labels: bool = False
+    ) -> None:
         self.records = records
         self.transform = transform
         self.reader = reader or ImageReader()
         frame = records.frame
         self._paths = frame["path"].tolist()
         self._labels = frame["label"].to_numpy(dtype=np.int64)
+        if hide_labels:  # a model that read them would fail on -1 rather than learn from them
+            self._labels = np.full_like(self._labels, HIDDEN_LABEL)
         self._synthetic = frame["is_synthetic"].to_numpy(dtype=bool)
 
     def __len__(self) -> int:
@@ -88,7 +94,7 @@ class SkinLesionDataModule(L.LightningDataModule):
             ignored when ``records`` is given.
         data_dir: the dataset's folder. For ``toy`` it is where the set is generated (default: a cache folder).
         records: already-read records to use instead of ``dataset``/``data_dir``.
-        mode: ``fewshot``, ``real``, ``synthetic`` or ``mixed`` (module docstring).
+        mode: ``fewshot``, ``real``, ``synthetic``, ``mixed`` or ``unlabeled`` (module docstring).
         shots: training images per class (required for ``fewshot``; optional for ``mixed``/``synthetic``).
         val_fraction: share of the non-training data (few-shot) or of all groups (stratified) that goes to val.
         test_fraction: share of all groups for test in a stratified split (``real`` mode without a test set), and
@@ -147,6 +153,9 @@ class SkinLesionDataModule(L.LightningDataModule):
             raise ConfigError("mode 'fewshot' needs shots (images per class), e.g. shots=50")
         if mode == "real" and shots:
             raise ConfigError("mode 'real' trains on all real training images; use mode='fewshot' for n shots")
+        if mode == "unlabeled" and (balanced_sampling or not shots):
+            raise ConfigError("mode 'unlabeled' needs a few-shot split (shots) and hides labels, so it cannot balance "
+                              "classes (balanced_sampling=False)")  # fmt: skip
         if mode in ("synthetic", "mixed") and not synthetic_dirs:
             raise ConfigError(f"mode {mode!r} needs synthetic_dirs (folders with a manifest.csv)")
         if augment not in AUGMENTS:
@@ -260,6 +269,8 @@ class SkinLesionDataModule(L.LightningDataModule):
         real_train = split.records_for("train")
         if self.mode in ("fewshot", "real"):
             train = real_train
+        elif self.mode == "unlabeled":
+            train = LesionRecords.concat([real_train, split.records_for("pool")])
         elif self.mode == "synthetic":
             train = LesionRecords.concat([s.records for s in self.synthetic])
         else:
@@ -269,7 +280,10 @@ class SkinLesionDataModule(L.LightningDataModule):
         reader = ImageReader(draft_size=hp.image_size)
         self.datasets = {
             "train": LesionDataset(
-                train, train_transform(hp.image_size, hp.augment, hp.normalize, seed=hp.seed), reader
+                train,
+                train_transform(hp.image_size, hp.augment, hp.normalize, seed=hp.seed),
+                reader,
+                hide_labels=self.mode == "unlabeled",
             ),
             "val": LesionDataset(split.records_for("val"), eval_transform(hp.image_size, hp.normalize), reader),
             "test": LesionDataset(split.records_for("test"), eval_transform(hp.image_size, hp.normalize), reader),

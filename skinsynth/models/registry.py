@@ -97,6 +97,15 @@ def effective_options(name: str, options: Mapping[str, object]) -> dict[str, obj
     return {**defaults, **GENERATOR_OPTIONS.get(name, {}), **options}
 
 
+def saved_settings(name: str, hparams: Mapping[str, object]) -> dict[str, object]:
+    """A checkpoint's hyperparameters, plus the values it was trained with for options added since it was written.
+
+    (A generator class lists those in ``LEGACY_DEFAULTS``: a new default must not silently change an old model.)
+    """
+    legacy = getattr(generator_class(name), "LEGACY_DEFAULTS", {})
+    return {**{k: v for k, v in legacy.items() if k not in hparams}, **hparams}
+
+
 def make_generator(name: str, *, class_codes: list[str], image_size: int, **overrides: object) -> object:
     """A new generator module for the vocabulary ``class_codes`` at ``image_size``.
 
@@ -124,10 +133,12 @@ def load_generator(
     path = Path(checkpoint)
     if not path.is_file():
         raise DataError(f"generator checkpoint {str(path)!r} does not exist")
-    load_checkpoint(path)  # a damaged or unsafe file fails here with a named error, before Lightning reads it
+    saved = load_checkpoint(path)  # a damaged or unsafe file fails here with a named error, before Lightning reads it
     # the base model of ldm-lora may have moved: the caller's path wins (its fingerprint is checked on loading)
     base = {"pretrained_model": options["pretrained_model"]} if options and options.get("pretrained_model") else {}
-    model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True, **base)
+    hparams = saved.get("hyper_parameters", {})
+    legacy = {k: v for k, v in saved_settings(name, hparams).items() if k not in hparams}
+    model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True, **legacy, **base)
     saved_codes = list(model.hparams.get("class_codes") or [])
     if saved_codes != list(class_codes):
         raise DataError(
@@ -145,12 +156,13 @@ def load_generator(
 
 def check_checkpoint_options(
     path: str | Path, hparams: Mapping[str, object], options: Mapping[str, object],
-    ignore: tuple[str, ...] = ("pretrained_model",),
+    ignore: tuple[str, ...] = ("pretrained_model", "init_checkpoint"),
 ) -> None:  # fmt: skip
     """Raise a :class:`ConfigError` when ``options`` differ from the hyperparameters saved in checkpoint ``path``.
 
     ``ignore`` lists options checked otherwise (the base model of ``ldm-lora`` is identified by its fingerprint, so
-    it may move or be given by another path).
+    it may move or be given by another path; the starting checkpoint of a fine-tuned generator is a path that moves
+    with its run directory, and the study names sets by how they were pretrained).
     """
     from skinsynth.errors import ConfigError
 

@@ -1,0 +1,81 @@
+"""The semi-supervised protocol in a study: SimCLR and generator pretraining on the unlabeled pool, labels hidden."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from skinsynth.cli.fewshot import main
+from skinsynth.data.datamodule import HIDDEN_LABEL, SkinLesionDataModule
+from skinsynth.data.sources import read_source
+from tests.test_fewshot_cli import tiny_args
+
+
+def pool_args(run: Path, toy_dir: Path, *extra: str) -> list[str]:
+    return tiny_args(run, toy_dir, "--unlabeled-pool", "all", "--gen-epochs", "1", "--budget", "fixed:2",
+                     "--ssl-epochs", "1", "--ssl-batch-size", "16", *extra)  # fmt: skip
+
+
+def test_unlabeled_mode_trains_on_the_few_shot_images_and_the_pool_with_labels_hidden(toy_dir: Path) -> None:
+    records = read_source("ham10000", toy_dir)
+    dm = SkinLesionDataModule(records=records, mode="unlabeled", shots=4, pool_fraction=1.0, image_size=16, seed=0)
+    dm.setup("fit")
+    train = set(dm.train_records.frame["image_id"])
+    assert train == set(dm.split.records_for("train").frame["image_id"]) | set(dm.pool_records.frame["image_id"])
+    held_out = {i for s in ("val", "test") for i in dm.split.records_for(s).frame["image_id"]}
+    assert held_out and not train & held_out
+    assert {int(b["label"].unique().item()) for b in dm.train_dataloader()} == {HIDDEN_LABEL}
+
+
+def test_pool_pretrained_generator_and_ssl_arms(tmp_path: Path, toy_dir: Path, capsys) -> None:
+    run = tmp_path / "run"
+    args = pool_args(run, toy_dir, "--baselines", "real,ssl", "--generator", "gan", "--pretrain-epochs", "1")
+    assert main(args) == 0
+    arms = json.loads((run / "metrics.json").read_text())["arms"]
+    assert list(arms) == ["real", "ssl", "real+gan-pool", "ssl+gan-pool", "gan-pool-only"]
+    # the generator pretrained on the pool and the few-shot images only (never val/test), then fine-tuned from it
+    split = pd.read_csv(run / "split.csv")
+    pretraining = json.loads((run / "checkpoints" / "pretrain-gan" / "pretraining.json").read_text())
+    assert set(pretraining["images"]) == set(split.loc[split["split"].isin(["train", "pool"]), "image_id"])
+    tuned = torch.load(run / "checkpoints" / "generator-gan-pool" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert tuned["hyper_parameters"]["init_checkpoint"].endswith("pretrain-gan/last.ckpt")
+    assert not tuned["hyper_parameters"]["unconditional"]
+    assert len(pd.read_csv(run / "synthetic" / "gan-pool" / "manifest.csv")) == 14
+    # the ssl arms start from the SimCLR backbone
+    backbone = run / "checkpoints" / "ssl" / "backbone.safetensors"
+    for arm in ("ssl", "ssl+gan-pool"):
+        saved = torch.load(run / "checkpoints" / arm / "best.ckpt", map_location="cpu", weights_only=True)
+        assert saved["hyper_parameters"]["weights_path"] == str(backbone)
+    real = torch.load(run / "checkpoints" / "real" / "best.ckpt", map_location="cpu", weights_only=True)
+    assert real["hyper_parameters"]["weights_path"] is None
+    # the pretrained checkpoint is reusable by a study of the same split, and a plain GAN shares the run directory
+    reuse = pool_args(run, toy_dir, "--generator", "gan", "--pretrained-generator",
+                      str(run / "checkpoints" / "pretrain-gan" / "last.ckpt"))  # fmt: skip
+    assert main(reuse) == 0
+    assert main(pool_args(run, toy_dir, "--generator", "gan")) == 0
+    arms = json.loads((run / "metrics.json").read_text())["arms"]
+    assert {"real+gan-pretrained", "real+gan", "real+gan-pool"} <= set(arms)
+    # another seed's split holds some of those images in val/test: refused, naming them
+    other = pool_args(tmp_path / "other", toy_dir, "--generator", "gan", "--seed", "1", "--pretrained-generator",
+                      str(run / "checkpoints" / "pretrain-gan" / "last.ckpt"))  # fmt: skip
+    capsys.readouterr()
+    assert main(other) == 2
+    assert "in this study's val or test split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--baselines", "real,ssl"], "unlabeled pool"),
+        (["--generator", "cvae", "--pretrain-epochs", "1", "--unlabeled-pool", "all"], "no unconditional pretraining"),
+        (["--generator", "gan", "--pretrained-generator", "missing.ckpt"], "is not a file"),
+    ],
+)
+def test_pool_options_are_checked_before_any_work(tmp_path: Path, toy_dir: Path, capsys, extra, message) -> None:
+    assert main(tiny_args(tmp_path / "run", toy_dir, *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
