@@ -82,6 +82,9 @@ def main() -> None:
     parser.add_argument(
         "--filters", default="", help="post-selections run after each generator, e.g. confidence:0.5,ood:0.95"
     )
+    parser.add_argument(
+        "--only-arms", default=None, help="generators that get their <gen>-only arm (default: all), e.g. gan"
+    )
     parser.add_argument("--ssl-epochs", type=int, default=20)
     parser.add_argument("--pretrain-epochs", type=int, default=10, help="pool pretraining of a <gen>-pool generator")
     args = parser.parse_args()
@@ -119,6 +122,7 @@ def main() -> None:
                 base, generator=kind, pretrain_epochs=args.pretrain_epochs if pool else 0,
                 synthetic_weight=parse_weights(args.synthetic_weight) if trained else [1.0],
                 two_stage=args.two_stage if trained else 0.0,
+                synthetic_only_arm=args.only_arms is None or generator in parse_arms(args.only_arms),
             )  # fmt: skip
             study = FewShotStudy(config)
             arms.update(study.run())
