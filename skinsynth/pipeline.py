@@ -694,7 +694,9 @@ class FewShotStudy:
             return None
         ckpt_dir = self.run_dir / "checkpoints" / f"pretrain-{c.generator}"
         dm = self._datamodule("unlabeled", batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
-        options = {**self.generator_options(), "unconditional": True}
+        # the pretraining trains every weight from scratch: adapters (finetune=lora) belong to the fine-tuning
+        options = {k: v for k, v in self.generator_options().items() if k not in ("finetune", "init_checkpoint")}
+        options["unconditional"] = True
         model = make_generator(c.generator, class_codes=self.class_codes, image_size=c.image_size, **options)
         print(f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
               "epoch(s), labels hidden")  # fmt: skip

@@ -67,6 +67,18 @@ def test_pool_pretrained_generator_and_ssl_arms(tmp_path: Path, toy_dir: Path, c
     assert "in this study's val or test split" in capsys.readouterr().err
 
 
+def test_ddpm_pretrains_in_full_and_fine_tunes_lora_adapters(tmp_path: Path, toy_dir: Path) -> None:
+    run = tmp_path / "run"
+    ddpm = ["--generator", "ddpm", "--pretrain-epochs", "1", "--gen-option", "preset=tiny", "--gen-option",
+            "sampling_steps=2", "--gen-option", "finetune=lora"]  # fmt: skip
+    assert main(pool_args(run, toy_dir, *ddpm)) == 0
+    pretrained = torch.load(run / "checkpoints" / "pretrain-ddpm" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert pretrained["hyper_parameters"]["unconditional"] and pretrained["hyper_parameters"]["finetune"] == "full"
+    tuned = torch.load(run / "checkpoints" / "generator-ddpm-pool" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert tuned["hyper_parameters"]["finetune"] == "lora" and any("lora_" in k for k in tuned["state_dict"])
+    assert "real+ddpm-pool" in json.loads((run / "metrics.json").read_text())["arms"]
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -2,6 +2,8 @@
 
     python experiments/benchmarks/generators.py --data-dir ../shared/data/ham10000 --shots 50 --image-size 64 \
         --epochs 20 --images 1000
+    python experiments/benchmarks/generators.py --generators ddpm --image-size 64 --epochs 2 --images 64 \
+        --gen-option preset=small --gen-option sampling_steps=25 --gen-option eta=1
 
 For each generator: seconds per training epoch on the few-shot split, images/s of ``sample()`` (batches of 64, one
 seeded ``torch.Generator`` per image, as materialization draws them) and images/s of ``materialize()`` writing the
@@ -23,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from skinsynth.callbacks.synthetic_dataset import materialize
+from skinsynth.config import parse_option
 from skinsynth.data import SkinLesionDataModule
 from skinsynth.models.registry import make_generator
 
@@ -36,7 +39,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--images", type=int, default=1000, help="images sampled / materialized")
+    parser.add_argument(
+        "--gen-option", action="append", default=[], metavar="KEY=VALUE",
+        help="generator constructor argument for every generator, e.g. preset=small (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
+    options = dict(map(parse_option, args.gen_option))
     dm = SkinLesionDataModule(
         "ham10000", args.data_dir, mode="fewshot", shots=args.shots, image_size=args.image_size,
         batch_size=args.batch_size, augment="dihedral", normalize=False,
@@ -50,7 +58,7 @@ def main() -> None:
     )
     for name in args.generators.split(","):
         L.seed_everything(0, verbose=False)
-        model = make_generator(name, class_codes=codes, image_size=args.image_size)
+        model = make_generator(name, class_codes=codes, image_size=args.image_size, **options)
         trainer = L.Trainer(
             max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
             enable_model_summary=False, limit_val_batches=0,
