@@ -77,7 +77,7 @@ def generator_arms(
 ) -> list[Arm]:
     """The arms a synthetic set adds: real + synthetic (one per loss weight), the two-stage schedule, synthetic only.
 
-    ``real+gan`` (weight 1), ``real+gan-w0.5`` (synthetic images count half in the loss), ``real+gan-then-real``
+    ``real+gan`` (weight 1), ``real+gan-w0.5`` (synthetic images count half in the loss), ``real+gan-then-real0.3``
     (real + synthetic, then the last ``two_stage`` share of the steps on real images only), ``gan-only``; with
     ``ssl``, also ``ssl+gan`` (real + synthetic from the SimCLR-pretrained backbone). ``synthetic_only=False``
     leaves ``gan-only`` out.
@@ -85,7 +85,8 @@ def generator_arms(
     arms = [Arm(f"real+{generator}" if w == 1 else f"real+{generator}-w{w:g}", mode="mixed", generator=generator,
                 synthetic_weight=w) for w in weights]  # fmt: skip
     if two_stage:
-        arms.append(Arm(f"real+{generator}-then-real", mode="mixed", generator=generator, finetune_fraction=two_stage))
+        arms.append(Arm(f"real+{generator}-then-real{two_stage:g}", mode="mixed", generator=generator,
+                        finetune_fraction=two_stage))  # fmt: skip
     if ssl:
         arms.append(Arm(f"ssl+{generator}", mode="mixed", generator=generator, ssl=True))
     return [*arms, Arm(f"{generator}-only", mode="synthetic", generator=generator)] if synthetic_only else arms
@@ -158,6 +159,10 @@ def check_config(config: StudyConfig) -> None:
         if GENERATORS.get(config.generator) is None or not supports_pretraining(generator_class(config.generator)):
             raise ConfigError(f"generator {config.generator!r} has no unconditional pretraining; --pretrain-epochs and "
                               "--pretrained-generator work with gan, gan-diffaug and ddpm")  # fmt: skip
+        from skinsynth.models.registry import GENERATOR_OPTIONS
+
+        if GENERATOR_OPTIONS.get(config.generator, {}).get("per_class") or config.gen_options.get("per_class"):
+            raise ConfigError("the per-class GAN trains one pair per class: it has no unconditional pretraining")
         if config.pretrained_generator and not Path(config.pretrained_generator).expanduser().is_file():
             raise ConfigError(f"--pretrained-generator {config.pretrained_generator!r} is not a file")
     if config.num_nodes < 1:
@@ -233,15 +238,14 @@ def split_budget(budget: dict[str, Any], fraction: float) -> tuple[dict[str, Any
     Steps are cut in whole validation intervals, so both stages validate on the real-epoch grid; an epoch budget is
     cut in whole epochs.
     """
-    if "max_steps" not in budget:
-        total = int(budget["max_epochs"])
-        second = min(max(round(total * fraction), 1), max(total - 1, 1))
-        return {**budget, "max_epochs": max(total - second, 1)}, {**budget, "max_epochs": second}
-    interval = int(budget["val_check_interval"])
-    epochs = max(int(budget["max_steps"]) // interval, 1)
-    second = min(max(round(epochs * fraction), 1), max(epochs - 1, 1))
-    return ({**budget, "max_steps": max(epochs - second, 1) * interval},
-            {**budget, "max_steps": second * interval})  # fmt: skip
+    steps = "max_steps" in budget
+    interval = int(budget["val_check_interval"]) if steps else 1
+    epochs = int(budget["max_steps"]) // interval if steps else int(budget["max_epochs"])
+    if epochs < 2:
+        raise ConfigError(f"--two-stage needs a budget of at least 2 epochs to cut in two; this one has {epochs}")
+    second = min(max(round(epochs * fraction), 1), epochs - 1)
+    key, unit = ("max_steps", interval) if steps else ("max_epochs", 1)
+    return {**budget, key: (epochs - second) * unit}, {**budget, key: second * unit}
 
 
 def launched_rank() -> int:
@@ -373,6 +377,13 @@ def check_run_dir(run_dir: Path, config: StudyConfig) -> None:
     saved = run_dir / "config.yaml"
     if saved.is_file():
         previous = yaml.safe_load(saved.read_text()) or {}
+        weight = previous.get("synthetic_weight")
+        if isinstance(weight, (int, float)) and weight != 1:  # before weights were arms: real+<gen> used this weight
+            raise ConfigError(
+                f"{str(run_dir)!r} is a study from an earlier skinsynth whose real+<gen> arms used --synthetic-weight "
+                f"{weight}; arms are now named by their weight (real+<gen>-w{weight:g}), so this directory cannot be "
+                "resumed: use a new --run-dir"
+            )
         keys = RESULT_KEYS if config.dataset == "toy" else {k for k in RESULT_KEYS if not k.startswith("toy_")}
         changed = sorted(k for k in keys if k in previous and previous[k] != getattr(config, k))
         if changed:
@@ -606,6 +617,7 @@ class FewShotStudy:
         start = self.pretrained_generator()
         if start is not None:  # fine-tune the pool-pretrained generator class-conditionally
             gen_options["init_checkpoint"] = str(start)
+            self._check_start(ckpt_dir, start)
         if last.is_file():
             saved = load_checkpoint(last)
             # every setting, not only the ones given now: a resumed run must continue the same model
@@ -652,6 +664,24 @@ class FewShotStudy:
         atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
         return folder
 
+    def _check_start(self, ckpt_dir: Path, start: Path) -> None:
+        """Record (or, resuming, compare) the SHA-256 of the checkpoint the generator was fine-tuned from.
+
+        The set is named ``<gen>-pretrained`` whichever file ``--pretrained-generator`` gives, so another file in the
+        same run directory must not continue, or reuse, the generator started from the first.
+        """
+        record = ckpt_dir / "init.json"
+        digest = sha256_file(start)
+        if record.is_file():
+            saved = json.loads(record.read_text())
+            if saved.get("sha256") != digest:
+                raise ConfigError(
+                    f"the generator in {str(ckpt_dir)!r} was fine-tuned from another checkpoint ({saved.get('path')}, "
+                    f"SHA-256 {str(saved.get('sha256'))[:12]}…) than {str(start)!r}; use a new --run-dir"
+                )
+        elif launched_rank() == 0:
+            atomic_write_json({"path": str(start), "sha256": digest}, record)
+
     def unsupervised_trainer(self, model: Any, **arguments: Any) -> Any:
         """A Trainer with the study's hardware settings for a generator or a pretraining (no validation loop)."""
         import lightning as L
@@ -673,6 +703,8 @@ class FewShotStudy:
         its pretraining); ``--pretrain-epochs N`` pretrains here, unconditionally on the pool and the few-shot
         images with labels hidden (``checkpoints/pretrain-<gen>/last.ckpt``, resumable).
         """
+        import lightning as L
+
         from skinsynth.models.registry import make_generator
         from skinsynth.study.pretraining import check_pretrained_images, pretrain_generator
 
@@ -697,6 +729,14 @@ class FewShotStudy:
         # the pretraining trains every weight from scratch: adapters (finetune=lora) belong to the fine-tuning
         options = {k: v for k, v in self.generator_options().items() if k not in ("finetune", "init_checkpoint")}
         options["unconditional"] = True
+        last = ckpt_dir / "last.ckpt"
+        if last.is_file():  # resumed or reused: it must be the model these settings describe
+            from skinsynth.checkpoints import load_checkpoint
+            from skinsynth.models.registry import check_checkpoint_options, effective_options, saved_settings
+
+            saved = saved_settings(c.generator, load_checkpoint(last).get("hyper_parameters", {}))
+            check_checkpoint_options(last, saved, effective_options(c.generator, options))
+        L.seed_everything(c.seed, workers=True, verbose=False)
         model = make_generator(c.generator, class_codes=self.class_codes, image_size=c.image_size, **options)
         print(f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
               "epoch(s), labels hidden")  # fmt: skip
@@ -720,7 +760,7 @@ class FewShotStudy:
         path = pretrain_ssl_backbone(
             dm.train_records, out, backbone=c.backbone, image_size=c.image_size, epochs=c.ssl_epochs,
             batch_size=c.ssl_batch_size, seed=c.seed, num_workers=c.num_workers,
-            make_trainer=lambda **a: self.unsupervised_trainer(None, **a),
+            make_trainer=lambda **a: self.unsupervised_trainer(None, enable_checkpointing=False, **a),
         )  # fmt: skip
         barrier()
         return path
@@ -789,6 +829,8 @@ class FewShotStudy:
 
         c = self.config
         started = time.perf_counter()
+        # the SimCLR stage seeds itself; built first, the arm starts from the same random state resumed or not
+        weights_path = str(self.ssl_backbone()) if arm.ssl else c.weights_path
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._arm_datamodule(arm)
         real_images = len(dm.split.records_for("train"))
@@ -798,7 +840,7 @@ class FewShotStudy:
             class_codes=self.class_codes,
             backbone=c.backbone,
             pretrained=c.pretrained,
-            weights_path=str(self.ssl_backbone()) if arm.ssl else c.weights_path,
+            weights_path=weights_path,
             loss=arm.loss,
             class_weights=dm.class_weights() if arm.loss == "weighted_ce" else None,
             label_smoothing=c.label_smoothing,
@@ -815,17 +857,19 @@ class FewShotStudy:
         ckpt_dir = self.run_dir / "checkpoints" / arm.name
         for stale in ckpt_dir.rglob("best*.ckpt"):  # an interrupted attempt's checkpoints; nothing else is touched
             stale.unlink()
+        first_steps, stage = 0, ""
         if arm.finetune_fraction:  # two-stage: real + synthetic, then the best checkpoint fine-tuned on real only
             first, second = split_budget(budget, arm.finetune_fraction)
             trainer, checkpoint, logger = self._fit(model, dm, first, arm.name, ckpt_dir / "stage1", stage="stage1",
                                                     uses=arm.generator)  # fmt: skip
             finish(logger)
+            first_steps, stage = int(trainer.global_step), "stage2"
             model = LesionClassifier.load_checkpoint(str(checkpoint.best_model_path))
             model.hparams.lr = c.lr * arm.finetune_lr_scale
             model.hparams.synthetic_weight = 1.0
             dm = self._arm_datamodule(dataclasses.replace(arm, mode="fewshot", generator=None))
             budget = second
-        trainer, checkpoint, logger = self._fit(model, dm, budget, arm.name, ckpt_dir, uses=arm.generator)
+        trainer, checkpoint, logger = self._fit(model, dm, budget, arm.name, ckpt_dir, stage=stage, uses=arm.generator)
         trainer.test(model, datamodule=dm, ckpt_path="best", verbose=False)
         if trainer.global_rank != 0:
             return {}
@@ -834,12 +878,13 @@ class FewShotStudy:
         metrics = compute_metrics(predictions["probs"], predictions["label"], self.class_codes)
         metrics["wall_time_s"] = time.perf_counter() - started
         metrics["train_images"] = len(dm.train_records) if not arm.finetune_fraction else self._mixed_count(arm)
-        metrics["train_steps"] = int(trainer.global_step) + (int(first.get("max_steps", 0)) if arm.finetune_fraction
-                                                             else 0)  # fmt: skip
+        metrics["train_steps"] = first_steps + int(trainer.global_step)
         metrics["best_val_balanced_accuracy"] = float(checkpoint.best_model_score or float("nan"))
         if arm.synthetic_weight != 1 or arm.finetune_fraction:
             metrics["mixing"] = {"synthetic_weight": arm.synthetic_weight, "finetune_fraction": arm.finetune_fraction,
                                  "finetune_lr_scale": arm.finetune_lr_scale}  # fmt: skip
+            if arm.finetune_fraction:
+                metrics["mixing"] |= {"finetune_images": len(dm.train_records), "finetune_steps": trainer.global_step}
         rows = test_frame.iloc[predictions["index"].numpy()]
         table = pd.DataFrame({"image_id": rows["image_id"].to_numpy(), "label": rows["code"].to_numpy()})
         probs = predictions["probs"].numpy()

@@ -132,7 +132,7 @@ def log_synthetic_artifacts(
     if checkpoint is not None:
         log_model_artifact(logger, f"{name}-generator", checkpoint, metadata)
     elif metadata.get("generator_checkpoint") and not logger.experiment.settings._offline:
-        logger.use_artifact(f"{metadata['generator_checkpoint']}:latest", artifact_type="model")
+        use_artifact(logger, f"{metadata['generator_checkpoint']}:latest", "model")
 
 
 def use_synthetic_artifact(logger: Any, name: str, manifest_sha256: str) -> None:
@@ -150,7 +150,22 @@ def use_synthetic_artifact(logger: Any, name: str, manifest_sha256: str) -> None
                                     allow_val_change=True)  # fmt: skip
     if logger.experiment.settings._offline:
         return
-    logger.use_artifact(f"{name}:latest", artifact_type="synthetic-data")
+    use_artifact(logger, f"{name}:latest", "synthetic-data")
+
+
+def use_artifact(logger: Any, name: str, kind: str) -> None:
+    """W&B ``use_artifact``, with a warning instead of a crash when the artifact was never logged.
+
+    (A generator trained, or a set scored, by an earlier run of the study without W&B logged no artifact.)
+    """
+    import warnings
+
+    import wandb
+
+    try:
+        logger.use_artifact(name, artifact_type=kind)
+    except (wandb.errors.Error, ValueError) as error:
+        warnings.warn(f"W&B lineage: artifact {name!r} is not in the project ({error}); not linked", stacklevel=2)
 
 
 def log_sample_table(logger: Any, manifest: Any, folder: Path, per_class: int = 16, key: str = "samples") -> None:

@@ -26,7 +26,7 @@ def test_weights_parse_from_text_yaml_scalars_and_lists() -> None:
 
 def test_arms_are_named_by_weight_and_schedule() -> None:
     arms = generator_arms("gan", [0.25, 1.0], two_stage=0.3)
-    assert [a.name for a in arms] == ["real+gan-w0.25", "real+gan", "real+gan-then-real", "gan-only"]
+    assert [a.name for a in arms] == ["real+gan-w0.25", "real+gan", "real+gan-then-real0.3", "gan-only"]
     assert [a.synthetic_weight for a in arms] == [0.25, 1.0, 1.0, 1.0]
     assert arms[2].finetune_fraction == 0.3 and arms[3].mode == "synthetic"
 
@@ -36,8 +36,8 @@ def test_split_budget_cuts_whole_validation_intervals() -> None:
     first, second = split_budget(budget, 0.3)
     assert (first["max_steps"], second["max_steps"]) == (210, 90)
     assert split_budget({"max_epochs": 10}, 0.25) == ({"max_epochs": 8}, {"max_epochs": 2})
-    first, second = split_budget({**budget, "max_steps": 10}, 0.5)  # one interval: both stages still train
-    assert first["max_steps"] == second["max_steps"] == 10
+    with pytest.raises(ConfigError, match="at least 2 epochs"):  # one interval cannot be cut without extra steps
+        split_budget({**budget, "max_steps": 10}, 0.5)
 
 
 def test_weighted_and_two_stage_arms_run_with_the_real_arms_step_budget(tmp_path: Path, toy_dir: Path) -> None:
@@ -46,20 +46,32 @@ def test_weighted_and_two_stage_arms_run_with_the_real_arms_step_budget(tmp_path
                      "--synthetic-weight", "0,1", "--two-stage", "0.5", "--epochs", "2")  # fmt: skip
     assert main(args) == 0
     arms = json.loads((run / "metrics.json").read_text())["arms"]
-    assert list(arms) == ["real", "real+gan-w0", "real+gan", "real+gan-then-real", "gan-only"]
+    assert list(arms) == ["real", "real+gan-w0", "real+gan", "real+gan-then-real0.5", "gan-only"]
     # every arm makes the real arm's updates: 2 real epochs of 28 images in batches of 8
     assert {a["train_steps"] for a in arms.values()} == {6}
     assert arms["real+gan-w0"]["mixing"]["synthetic_weight"] == 0.0 and "mixing" not in arms["real+gan"]
-    assert arms["real+gan-then-real"]["mixing"]["finetune_fraction"] == 0.5
-    assert arms["real+gan-then-real"]["train_images"] == 28 + 21
+    two_stage = arms["real+gan-then-real0.5"]
+    assert two_stage["mixing"]["finetune_fraction"] == 0.5 and two_stage["train_images"] == 28 + 21
+    # stage 2 trains on the 28 real images only, for half of the 6 steps
+    assert two_stage["mixing"]["finetune_images"] == 28 and two_stage["mixing"]["finetune_steps"] == 3
     # the second stage starts from the first stage's best checkpoint and trains on the 28 real images only
-    stage1 = run / "checkpoints" / "real+gan-then-real" / "stage1" / "best.ckpt"
-    final = run / "checkpoints" / "real+gan-then-real" / "best.ckpt"
+    stage1 = run / "checkpoints" / "real+gan-then-real0.5" / "stage1" / "best.ckpt"
+    final = run / "checkpoints" / "real+gan-then-real0.5" / "best.ckpt"
     saved = torch.load(final, map_location="cpu", weights_only=True)
     assert stage1.is_file() and saved["hyper_parameters"]["lr"] == pytest.approx(1e-4)
     assert saved["hyper_parameters"]["synthetic_weight"] == 1.0
     report = (run / "report.md").read_text()
-    assert "| real+gan-w0 | " in report and "| real+gan-then-real | " in report
+    assert "| real+gan-w0 | " in report and "| real+gan-then-real0.5 | " in report
     # weights and schedules are arms, not settings: another weight in the same run directory adds an arm
     assert main([*args[:-6], "--synthetic-weight", "0.5", "--epochs", "2"]) == 0
     assert "real+gan-w0.5" in json.loads((run / "metrics.json").read_text())["arms"]
+
+
+def test_a_run_directory_from_before_weights_were_arms_is_refused(tmp_path: Path, toy_dir: Path, capsys) -> None:
+    run = tmp_path / "old"
+    run.mkdir()
+    (run / ".skinsynth-run").write_text("skinsynth study run directory\n")
+    (run / "config.yaml").write_text("synthetic_weight: 0.5\nshots: 4\n")  # its real+gan arm used weight 0.5
+    assert main(tiny_args(run, toy_dir, "--generator", "gan", "--gen-epochs", "1", "--budget", "fixed:2")) == 2
+    assert "real+<gen>-w0.5" in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == [".skinsynth-run", "config.yaml"]

@@ -59,6 +59,12 @@ def test_pool_pretrained_generator_and_ssl_arms(tmp_path: Path, toy_dir: Path, c
     assert main(pool_args(run, toy_dir, "--generator", "gan")) == 0
     arms = json.loads((run / "metrics.json").read_text())["arms"]
     assert {"real+gan-pretrained", "real+gan", "real+gan-pool"} <= set(arms)
+    # another file is another starting point: it does not continue (or reuse) the gan-pretrained generator
+    another = tmp_path / "another.ckpt"
+    another.write_bytes((run / "checkpoints" / "generator-gan" / "last.ckpt").read_bytes())
+    capsys.readouterr()
+    assert main(pool_args(run, toy_dir, "--generator", "gan", "--pretrained-generator", str(another))) == 2
+    assert "was fine-tuned from another checkpoint" in capsys.readouterr().err
     # another seed's split holds some of those images in val/test: refused, naming them
     other = pool_args(tmp_path / "other", toy_dir, "--generator", "gan", "--seed", "1", "--pretrained-generator",
                       str(run / "checkpoints" / "pretrain-gan" / "last.ckpt"))  # fmt: skip
@@ -85,6 +91,7 @@ def test_ddpm_pretrains_in_full_and_fine_tunes_lora_adapters(tmp_path: Path, toy
         (["--baselines", "real,ssl"], "unlabeled pool"),
         (["--generator", "cvae", "--pretrain-epochs", "1", "--unlabeled-pool", "all"], "no unconditional pretraining"),
         (["--generator", "gan", "--pretrained-generator", "missing.ckpt"], "is not a file"),
+        (["--generator", "gan-per-class", "--pretrain-epochs", "1", "--unlabeled-pool", "all"], "one pair per class"),
     ],
 )
 def test_pool_options_are_checked_before_any_work(tmp_path: Path, toy_dir: Path, capsys, extra, message) -> None:

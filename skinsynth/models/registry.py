@@ -138,6 +138,8 @@ def load_generator(
     base = {"pretrained_model": options["pretrained_model"]} if options and options.get("pretrained_model") else {}
     hparams = saved.get("hyper_parameters", {})
     legacy = {k: v for k, v in saved_settings(name, hparams).items() if k not in hparams}
+    if hparams.get("init_checkpoint"):  # the weights are in the checkpoint; its starting point may be gone
+        legacy["init_checkpoint"] = None
     model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True, **legacy, **base)
     saved_codes = list(model.hparams.get("class_codes") or [])
     if saved_codes != list(class_codes):

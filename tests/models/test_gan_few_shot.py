@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from skinsynth.errors import ConfigError
 from skinsynth.models.gan.module import ConditionalGANModule
 from skinsynth.models.gan.networks import minibatch_std
-from skinsynth.models.registry import load_generator
+from skinsynth.models.registry import check_checkpoint_options, effective_options, load_generator, saved_settings
 from tests.helpers import BatchDataset
 from tests.models.test_generators import CODES, SIZE, fit, tiny_images
 
@@ -95,6 +95,12 @@ def test_checkpoints_from_before_the_new_defaults_load_as_they_were_trained(tmp_
     torch.save(saved, path)
     loaded = load_generator("gan", path, CODES, SIZE)
     assert loaded.hparams.upsample == "transpose" and loaded.hparams.minibatch_std_group == 0
+    # a study resuming it with today's defaults is told which settings it was trained with
+    hparams = saved["hyper_parameters"]
+    tiny = {k: v for k, v in TINY.items() if k != "image_size"}
+    with pytest.raises(ConfigError, match="upsample: checkpoint 'transpose', now 'nearest'"):
+        check_checkpoint_options(path, saved_settings("gan", hparams), effective_options("gan", tiny))
+    check_checkpoint_options(path, saved_settings("gan", hparams), effective_options("gan", {**tiny, **legacy}))
     labels = torch.tensor([0, 5])
     assert torch.equal(loaded.sample(labels, torch.Generator().manual_seed(0)),
                        old.sample(labels, torch.Generator().manual_seed(0)))  # fmt: skip

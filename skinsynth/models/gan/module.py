@@ -68,7 +68,7 @@ class ConditionalGANModule(BaseModule):
     # what checkpoints written before an option existed were trained with (they have no hyperparameter for it)
     LEGACY_DEFAULTS: ClassVar[dict[str, object]] = {
         "minibatch_std_group": 0, "mode_seeking": 0.0, "auxiliary_classifier": 0.0, "upsample": "transpose",
-        "loss": "nonsaturating", "r1_gamma": 0.0,
+        "loss": "nonsaturating", "r1_gamma": 0.0, "unconditional": False, "init_checkpoint": None,
     }  # fmt: skip
 
     def __init__(
