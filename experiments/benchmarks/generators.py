@@ -79,8 +79,8 @@ def main() -> None:
         materialize(model, budget, folder, generator_name=name, class_codes=codes, image_size=args.image_size)
         materialize_rate = args.images / (time.perf_counter() - start)
         shutil.rmtree(folder)
-        print(f"{name:>10} {train_seconds / args.epochs:>8.2f} {train_seconds:>8.0f} {sample_rate:>13.0f} "
-              f"{materialize_rate:>18.0f} {materialize_rate / sample_rate:>6.2f}")  # fmt: skip
+        print(f"{name:>10} {train_seconds / args.epochs:>8.2f} {train_seconds:>8.0f} {sample_rate:>13.2f} "
+              f"{materialize_rate:>18.2f} {materialize_rate / sample_rate:>6.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
