@@ -13,6 +13,7 @@ import pandas as pd
 
 from skinsynth.cli.fewshot import main
 from skinsynth.data.sources.toy import make_toy_dataset
+from skinsynth.models.gan.module import ConditionalGANModule
 
 CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
@@ -29,8 +30,11 @@ def test_the_oracle_arm_beats_a_broken_generator(tmp_path: Path) -> None:
     data = make_toy_dataset(tmp_path / "toy", counts=dict.fromkeys(CODES, 50), image_size=32, seed=0)
     run = tmp_path / "run"
     assert main(study(run, data, "--generator", "oracle")) == 0
-    # the broken generator: a GAN whose learning rates are 0 draws the same untrained noise for every class
-    assert main(study(run, data, "--generator", "gan", "--gen-option", "lr_g=0", "--gen-option", "lr_d=0")) == 0
+    # the broken generator: a plain DCGAN (the settings before the few-shot remedies) whose learning rates are 0 draws
+    # the same untrained noise for every class
+    plain = [f"--gen-option={k}={v}" for k, v in ConditionalGANModule.LEGACY_DEFAULTS.items() if v is not None]
+    broken = ["--generator", "gan", "--gen-option", "lr_g=0", "--gen-option", "lr_d=0", *plain]
+    assert main(study(run, data, *broken)) == 0
     arms = json.loads((run / "metrics.json").read_text())["arms"]
     assert arms["oracle-only"]["balanced_accuracy"] > arms["gan-only"]["balanced_accuracy"] + 0.15
     assert arms["real+oracle"]["balanced_accuracy"] > arms["real+gan"]["balanced_accuracy"]
