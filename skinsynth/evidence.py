@@ -161,6 +161,13 @@ def select_synthetic(
     atomic_write_csv(pd.concat([synthetic.manifest[["path", "code"]], decisions.assign(kept=keep)], axis=1),
                      out_dir / f"selection-{slug}.csv")  # fmt: skip
     atomic_write_csv(summary.reset_index(), out_dir / f"selection-{slug}-summary.csv")
+    if not keep.any():  # no arm can train on an empty set: say so instead of failing inside the datamodule
+        from skinsynth.errors import ConfigError
+
+        raise ConfigError(
+            f"post-selection {spec!r} kept none of the {len(keep)} images in {str(synthetic_dir)!r} (per class in "
+            f"{str(out_dir / f'selection-{slug}-summary.csv')!r}); loosen the filter or raise --oversample-factor"
+        )
     kept = synthetic.manifest[keep].copy()
     relative = os.path.relpath(Path(synthetic_dir), Path(filtered_dir))
     kept["path"] = [f"{Path(relative, p).as_posix()}" for p in kept["path"]]

@@ -31,3 +31,16 @@ def test_filtered_arms_train_on_the_kept_images_only(tmp_path: Path, toy_dir: Pa
     arms = json.loads((run / "metrics.json").read_text())["arms"]
     assert arms[f"real+{name}"]["train_images"] == 28 + len(kept) and arms[f"{name}-only"]["train_images"] == len(kept)
     assert "## Post-selection `confidence0.01-dedupe0.999` of `gan`" in (run / "report.md").read_text()
+
+
+def test_a_filter_that_keeps_nothing_is_a_named_error_and_writes_no_empty_set(tmp_path: Path, toy_dir: Path,
+                                                                             capsys) -> None:  # fmt: skip
+    run = tmp_path / "run"
+    args = tiny_args(run, toy_dir, "--generator", "gan", "--gen-epochs", "1", "--budget", "fixed:2",
+                     "--filter", "confidence:1", "--oversample-factor", "2")  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "post-selection 'confidence:1' kept none of the 28 images" in err and "loosen the filter" in err
+    summary = pd.read_csv(run / "quality" / "gan" / "selection-confidence1-summary.csv")
+    assert (summary["kept"] == 0).all() and (summary["generated"] == 4).all()
+    assert not (run / "synthetic" / "gan-confidence1" / "manifest.csv").exists()
