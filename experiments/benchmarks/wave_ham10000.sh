@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One seed of the HAM10000 evidence and pool study (issues #12 and #13), in priority order: every command adds arms
+# to the same run directory <run-root>/ham50_seed<seed> (the finished real arm, judge and generators are reused), so
+# an interrupted seed keeps every finished arm and a rerun continues where it stopped.
+#   usage: experiments/benchmarks/wave_ham10000.sh SEED [RUN_ROOT]
+# Three seeds in parallel on two cores: run each with OMP_NUM_THREADS=1 MKL_NUM_THREADS=1.
+set -euo pipefail
+seed=${1:?usage: wave_ham10000.sh SEED [RUN_ROOT]}
+root=${2:-runs/bench-wave}
+study=(python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds "$seed"
+       --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root "$root" --baselines real
+       --gen-epochs 50 --unlabeled-pool 1 --oversample-factor 2 --ssl-epochs 5 --pretrain-epochs 3 --only-arms none)
+step() { echo "== seed $seed: $* ($(date -u +%H:%M:%S))"; "${study[@]}" "$@"; }
+# 1. the GAN: synthetic weight 0.25 / 0.5 / 1 and the post-selection ablation (#12)
+step --generators gan --synthetic-weight 0.25,0.5,1 --filters confidence:0.5,dedupe:0.95,energy:0.95
+# 2. the CVAE's quality evidence and its real+cvae arm (#12)
+step --generators cvae
+# 3. the pool: SimCLR backbone (ssl) and the pool-pretrained GAN, with and without it (#13)
+step --baselines real,ssl --generators gan-pool
+# 4. the positive control (#12) and the two-stage schedule
+step --generators oracle
+step --generators gan --two-stage 0.3
+echo "== seed $seed: done ($(date -u +%H:%M:%S))"
