@@ -1013,6 +1013,7 @@ class FewShotStudy:
         with ``--generator cvae`` in the same directory reports both (their settings agree; ``config.yaml`` checks).
         """
         from skinsynth.report import evidence_markdown, markdown_table, write_report
+        from skinsynth.web.page import write_study_page
 
         join_launched_processes(self.config.accelerator, self.config.devices, self.config.num_nodes)
         self.prepare_data()
@@ -1044,7 +1045,7 @@ class FewShotStudy:
                             f"filter.\n\n{markdown_table(table)}\n")  # fmt: skip
         extra = {"config": self.config.to_dict(), "synthetic": evidence}
         files = write_report(self.run_dir, everything, self.class_codes, extra=extra, sections=sections)
-        print(f"[skinsynth] report: {files['report']}")
+        print(f"[skinsynth] report: {files['report']}; page: {write_study_page(self.run_dir)}")
         return results
 
     # -- evidence about the synthetic data ----------------------------------------------------------------------------
@@ -1171,5 +1172,7 @@ def run_seeds(config: StudyConfig) -> dict[str, Any]:
     result = aggregate(per_seed, class_codes)
     atomic_write_json(result, root / "aggregate.json")
     atomic_write_text(aggregate_markdown(result, class_codes), root / "aggregate.md")
-    print(f"[skinsynth] aggregate over seeds {seeds}: {root / 'aggregate.md'}")
+    from skinsynth.web.page import write_study_page
+
+    print(f"[skinsynth] aggregate over seeds {seeds}: {root / 'aggregate.md'}; page: {write_study_page(root)}")
     return result

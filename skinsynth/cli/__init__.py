@@ -1,4 +1,6 @@
-"""The ``skinsynth`` command: ``skinsynth fewshot …`` runs a study (``skinsynth COMMAND --help`` for its options).
+"""The ``skinsynth`` command: ``fewshot`` runs a study; ``page`` and ``reader-study`` show one in the browser.
+
+``skinsynth COMMAND --help`` lists a command's options.
 
 Each sub-command lives in its own module and is imported only when it runs, so ``skinsynth --help`` is instant.
 """
@@ -12,13 +14,15 @@ from skinsynth import __version__
 
 COMMANDS = {
     "fewshot": ("skinsynth.cli.fewshot", "run a few-shot study: split, baselines, generator, synthetic arms, report"),
+    "page": ("skinsynth.cli.page", "write a study's page (RUN_DIR/index.html) from its run directory"),
+    "reader-study": ("skinsynth.cli.reader_study", "serve a blinded real-vs-synthetic reader study on 127.0.0.1"),
 }
 
 
 def usage() -> str:
     """The top-level help text."""
     lines = ["usage: skinsynth COMMAND [options]", "", "commands:"]
-    lines += [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [f"  {name:<13} {summary}" for name, (_, summary) in COMMANDS.items()]
     lines += ["", "skinsynth COMMAND --help lists a command's options; skinsynth --version prints the version."]
     return "\n".join(lines)
 
