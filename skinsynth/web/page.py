@@ -50,11 +50,21 @@ FIGURE_CAPTIONS = {
 
 
 def _number(value: Any, digits: int = 3, sign: bool = False) -> str:
+    """A table cell: ``digits`` decimals below 10, fewer above (FID 74.7, 1200 images), ``–`` for missing values."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, int) and not sign:
-        return str(value)
-    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}g}" if abs(value) >= 10 else f"{value:.{digits}f}"
+    if sign:
+        return f"{value:+.{digits}f}"
+    whole = isinstance(value, int) or abs(value) >= 100  # counts print as counts
+    places = 0 if whole else 1 if abs(value) >= 10 else digits
+    return f"{value:.{places}f}"
+
+
+def _tone(delta: float | None) -> str:
+    """The CSS class of a change against the reference: ``better``, ``worse`` or none when it rounds to zero."""
+    if delta is None or abs(delta) < 0.0005:
+        return ""
+    return "better" if delta > 0 else "worse"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -77,10 +87,11 @@ def _arms_table(arms: Mapping[str, Mapping[str, Any]], reference: str = "real") 
                 {
                     "value": _number(values[m]),
                     "delta": None if delta is None else _number(delta, sign=True),
-                    "better": delta is not None and delta > 0,
+                    "tone": _tone(delta),
                 }
             )
-        rows.append({"arm": arm, "cells": cells, "wall": _number(values.get("wall_time_s"), 0)})
+        wall = values.get("wall_time_s")
+        rows.append({"arm": arm, "cells": cells, "wall": "–" if wall is None else f"{wall:.0f}"})
     return {"columns": [LABELS[m] for m in metrics], "rows": rows}
 
 
@@ -96,7 +107,7 @@ def _per_class_table(arms: Mapping[str, Mapping[str, Any]], codes: Sequence[str]
                 {
                     "value": _number(value),
                     "delta": None if delta is None else _number(delta, sign=True),
-                    "better": delta is not None and delta > 0,
+                    "tone": _tone(delta),
                 }
             )
         rows.append({"arm": arm, "cells": cells})
@@ -123,7 +134,7 @@ def _aggregate_tables(result: Mapping[str, Any], codes: Sequence[str]) -> dict[s
                 "per_seed": ", ".join(_number(d, sign=True) for d in c["differences"]),
                 "mean": f"{_number(c['mean'], sign=True)} [{_number(c['ci_low'], sign=True)}, "
                 f"{_number(c['ci_high'], sign=True)}]",
-                "better": c["mean"] > 0,
+                "tone": _tone(c["mean"]),
                 "wins": f"{c['wins']}/{c['n']}",
                 "t": _number(c.get("t_pvalue")),
                 "wilcoxon": _number(c.get("wilcoxon_pvalue")),
@@ -133,7 +144,7 @@ def _aggregate_tables(result: Mapping[str, Any], codes: Sequence[str]) -> dict[s
         {
             "arm": arm,
             "cells": [
-                {"value": _number(by_code[code]["mean"], sign=True), "better": by_code[code]["mean"] > 0}
+                {"value": _number(by_code[code]["mean"], sign=True), "tone": _tone(by_code[code]["mean"])}
                 for code in codes
             ],
         }

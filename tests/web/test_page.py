@@ -83,7 +83,7 @@ def test_a_multi_seed_root_shows_the_paired_comparison_and_links_each_seed(tmp_p
     assert "0.550 ± 0.071" in html  # mean ± sample std of real: (0.50, 0.60)
     assert sources(html).links == ["seed-0/index.html", "seed-1/index.html"]
     assert (tmp_path / "seed-1" / "index.html").is_file()
-    assert '<td class="delta">-0.005</td>' in html  # per-class F1 change: the mean of -0.02 and +0.01
+    assert '<td class="delta worse">-0.005</td>' in html  # per-class F1 change: the mean of -0.02 and +0.01
     context = study_page_context(tmp_path)
     assert context["aggregate"]["codes"] == CODES and context["study"] is None
 
