@@ -27,6 +27,10 @@ filter ablation, paired statistics)::
         --synthetic-weight 0.25,0.5,1 --two-stage 0.3 --oversample-factor 2 \
         --filters confidence:0.5,ood:0.95,dedupe:0.95
 
+Only the quality evidence of another generator's set, in finished run directories (no classifier arms)::
+
+    python experiments/benchmarks/study_ham10000.py ... --baselines real --generators cvae --evidence-only
+
 The semi-supervised arms of issue #13 in the same run directories (SimCLR and a pool-pretrained GAN)::
 
     python experiments/benchmarks/study_ham10000.py ... --baselines real,ssl --generators gan-pool \
@@ -52,6 +56,19 @@ from skinsynth.io import atomic_write_json, atomic_write_text
 from skinsynth.pipeline import FewShotStudy
 from skinsynth.report import aggregate_seeds, markdown_table
 from skinsynth.stats import aggregate, aggregate_markdown
+
+
+def score_synthetic_set(study: FewShotStudy) -> None:
+    """The generator stage and the evidence of its set, without classifier arms (``--evidence-only``)."""
+    judge = study.run_dir / "checkpoints" / "real" / "best.ckpt"
+    if not judge.is_file():
+        raise SystemExit(f"--evidence-only needs the finished real arm of {str(study.run_dir)!r} (no {judge})")
+    study.prepare_data()
+    study.run_generator()
+    summary = study.run_evidence(study.set_name())
+    overall = summary["quality"]["all"]
+    scores = ", ".join(f"{key} {overall[key]:.2f}" for key in ("fid", "recall", "coverage", "diversity_ratio"))
+    print(f"[benchmark] {study.set_name()} seed {study.config.seed}: {scores}")
 
 
 def main() -> None:
@@ -87,6 +104,11 @@ def main() -> None:
     )
     parser.add_argument("--ssl-epochs", type=int, default=20)
     parser.add_argument("--pretrain-epochs", type=int, default=10, help="pool pretraining of a <gen>-pool generator")
+    parser.add_argument(
+        "--evidence-only", action="store_true",
+        help="train and score the generators' synthetic sets (quality/<gen>/) without their classifier arms; the "
+        "real arm must have finished in the run directory (it is the judge)",
+    )  # fmt: skip
     args = parser.parse_args()
     generators = parse_arms(args.generators) or ["none"]
     combined = []
@@ -125,14 +147,21 @@ def main() -> None:
                 synthetic_only_arm=args.only_arms is None or generator in parse_arms(args.only_arms),
             )  # fmt: skip
             study = FewShotStudy(config)
+            if args.evidence_only:
+                score_synthetic_set(study)
+                continue
             arms.update(study.run())
             for spec in parse_arms(args.filters) if trained else []:  # filtered sets: real+<set> arms only
                 filtered = dataclasses.replace(config, filter=spec, synthetic_weight=[1.0], two_stage=0.0,
                                                baselines=["real"], synthetic_only_arm=False)  # fmt: skip
                 arms.update(FewShotStudy(filtered).run())
+        if args.evidence_only:
+            continue
         path = Path(base.run_dir) / f"arms_{'-'.join(arms)}.json"
         atomic_write_json({"class_codes": study.class_codes, "arms": arms}, path)
         combined.append(path)
+    if args.evidence_only:
+        return
     summary, per_class = aggregate_seeds(combined)
     seeds = map(int, args.seeds.split(","))
     per_seed = {seed: json.loads(p.read_text())["arms"] for seed, p in zip(seeds, combined, strict=True)}
