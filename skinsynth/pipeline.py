@@ -706,7 +706,7 @@ class FewShotStudy:
         import lightning as L
 
         from skinsynth.models.registry import make_generator
-        from skinsynth.study.pretraining import check_pretrained_images, pretrain_generator
+        from skinsynth.study.pretraining import check_pretrained_images, finished_epochs, pretrain_generator
 
         c = self.config
         if c.pretrained_generator:
@@ -738,8 +738,11 @@ class FewShotStudy:
             check_checkpoint_options(last, saved, effective_options(c.generator, options))
         L.seed_everything(c.seed, workers=True, verbose=False)
         model = make_generator(c.generator, class_codes=self.class_codes, image_size=c.image_size, **options)
-        print(f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
-              "epoch(s), labels hidden")  # fmt: skip
+        if finished_epochs(last) >= c.pretrain_epochs:
+            print(f"[skinsynth] generator {c.generator!r}: reusing its finished pool pretraining ({last})")
+        else:
+            print(f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
+                  "epoch(s), labels hidden")  # fmt: skip
         started = time.perf_counter()
         last = pretrain_generator(model, dm, ckpt_dir, epochs=c.pretrain_epochs,
                                   make_trainer=lambda **a: self.unsupervised_trainer(model, **a))  # fmt: skip
@@ -759,7 +762,8 @@ class FewShotStudy:
         out = self.run_dir / "checkpoints" / "ssl" / "backbone.safetensors"
         path = pretrain_ssl_backbone(
             dm.train_records, out, backbone=c.backbone, image_size=c.image_size, epochs=c.ssl_epochs,
-            batch_size=c.ssl_batch_size, seed=c.seed, num_workers=c.num_workers,
+            batch_size=c.ssl_batch_size, seed=c.seed, num_workers=c.num_workers, pretrained=c.pretrained,
+            weights_path=c.weights_path,
             make_trainer=lambda **a: self.unsupervised_trainer(None, enable_checkpointing=False, **a),
         )  # fmt: skip
         barrier()

@@ -39,10 +39,14 @@ def pretrain_ssl_backbone(
     seed: int,
     make_trainer: TrainerFactory,
     num_workers: int = 0,
+    pretrained: bool = False,
+    weights_path: str | None = None,
 ) -> Path:
     """SimCLR on ``records`` (labels unused) for ``epochs``; the backbone's weights go to ``out`` (safetensors).
 
-    Returns ``out`` at once when it exists (a resumed study). The returned file is a classifier's ``weights_path``.
+    The backbone starts from random weights, or from ImageNet (``pretrained``) or a local file (``weights_path``),
+    as the study's classifiers do. Returns ``out`` at once when it exists (a resumed study). The returned file is a
+    classifier's ``weights_path``.
     """
     from skinsynth.models.ssl.module import SimCLRModule
 
@@ -52,9 +56,11 @@ def pretrain_ssl_backbone(
     dataset = TwoViewDataset(records, contrastive_transform(image_size, seed=seed))
     loader = DataLoader(dataset, batch_size=min(batch_size, len(dataset)), shuffle=True, drop_last=True,
                         num_workers=num_workers)  # fmt: skip
-    model = SimCLRModule(backbone=backbone)
+    model = SimCLRModule(backbone=backbone, pretrained=pretrained, weights_path=weights_path)
     trainer = make_trainer(max_epochs=epochs)
-    print(f"[skinsynth] ssl: SimCLR pretraining of {backbone} on {len(dataset)} unlabeled images for {epochs} epochs")
+    start = f"from {weights_path}" if weights_path else "from ImageNet weights" if pretrained else "from scratch"
+    print(f"[skinsynth] ssl: SimCLR pretraining of {backbone} ({start}) on {len(dataset)} unlabeled images for "
+          f"{epochs} epochs")  # fmt: skip
     trainer.fit(model, loader)
     if trainer.global_rank == 0:
         model.save_backbone(out)

@@ -58,3 +58,7 @@ def test_a_step_changes_the_backbone_and_the_saved_weights_start_a_classifier(to
     classifier = LesionClassifier(num_classes=7, backbone="resnet18", weights_path=str(path))
     assert torch.equal(classifier.model.conv1.weight, after["conv1.weight"])
     assert classifier.model.fc.out_features == 7
+    # a further SimCLR pretraining can start from such a file (a user's --weights-path), not only from scratch
+    resumed = SimCLRModule(backbone="resnet18", hidden_dim=32, projection_dim=16, weights_path=str(path))
+    assert torch.equal(resumed.backbone.conv1.weight, after["conv1.weight"])
+    assert not torch.equal(SimCLRModule(backbone="resnet18").backbone.conv1.weight, after["conv1.weight"])

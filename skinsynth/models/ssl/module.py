@@ -29,6 +29,9 @@ class SimCLRModule(BaseModule):
         temperature: NT-Xent temperature.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+        pretrained: start from the backbone's ImageNet weights in the timm cache (domain-adaptive pretraining).
+        weights_path: start from a local weights file of the same backbone (see
+            :func:`~skinsynth.models.backbones.build_backbone`); never touches the network.
     """
 
     def __init__(
@@ -39,6 +42,8 @@ class SimCLRModule(BaseModule):
         temperature: float = 0.2,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
+        pretrained: bool = False,
+        weights_path: str | None = None,
     ) -> None:
         if temperature <= 0 or hidden_dim < 1 or projection_dim < 1:
             raise ValueError("temperature, hidden_dim and projection_dim must be positive")
@@ -47,7 +52,8 @@ class SimCLRModule(BaseModule):
     def configure_models(self) -> None:
         """The backbone without a head (pooled features) and the projection head."""
         hp = self.hparams
-        self.backbone = build_backbone(hp.backbone, num_classes=0)
+        self.backbone = build_backbone(hp.backbone, num_classes=0, pretrained=hp.get("pretrained", False),
+                                       weights_path=hp.get("weights_path"))  # fmt: skip
         self.projector = ProjectionHead(int(self.backbone.num_features), hp.hidden_dim, hp.projection_dim)
 
     def forward(self, images: Tensor) -> Tensor:
