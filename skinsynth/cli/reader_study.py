@@ -2,7 +2,8 @@
 
 Raters open the printed address, enter a name and answer real/synthetic for each image. Answers go to
 ``RUN_DIR/reader_study/answers.sqlite`` (rows are only ever added); ``--report`` prints per-rater and per-class
-accuracy and the raters' agreement instead of serving, and writes ``RUN_DIR/reader_study/results.md``.
+accuracy and the raters' agreement instead of serving, and writes ``RUN_DIR/reader_study/results.md`` and
+``answers.csv`` (every answer with the image's truth and class).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Serve the study (until Ctrl-C) or report it; returns the exit code (2 for a bad run directory)."""
     args = build_parser().parse_args(argv)
-    from skinsynth.io import atomic_write_text
+    from skinsynth.io import atomic_write_csv, atomic_write_text
     from skinsynth.web.reader_study import ReaderStudy
 
     try:
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         text = study.results_markdown()
         atomic_write_text(text, study.folder / "results.md")
+        atomic_write_csv(study.answers(), study.folder / "answers.csv")
         print(text)
+        print(f"[skinsynth] {study.folder / 'results.md'}; every answer with its truth: {study.folder / 'answers.csv'}")
         return 0
     from skinsynth.web.reader_app import create_app
 

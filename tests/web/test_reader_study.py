@@ -85,6 +85,10 @@ def test_answers_are_only_added_and_scored_by_hand(run_copy: Path) -> None:
     assert results["agreement"]["mean_kappa"] == pytest.approx(expected)
     rows = sqlite3.connect(study.database).execute("SELECT rater, COUNT(*) FROM answers GROUP BY rater").fetchall()
     assert sorted(rows) == [("alice", 4), ("bob", 4)]
+    assert reader_main([str(run_copy), "--per-class", "2", "--seed", "1", "--report"]) == 0
+    exported = pd.read_csv(run_copy / "reader_study" / "answers.csv")
+    assert len(exported) == 8 and exported["correct"].sum() == 6
+    assert "| alice | 4 | 1.000 |" in (run_copy / "reader_study" / "results.md").read_text()
 
 
 def test_reopening_with_other_settings_is_refused_and_keeps_the_answers(run_copy: Path) -> None:
