@@ -634,9 +634,8 @@ class FewShotStudy:
         L.seed_everything(c.seed, workers=True, verbose=False)
         dm = self._datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
         model = make_generator(kind, class_codes=self.class_codes, image_size=c.image_size, **gen_options)
-        if hasattr(model, "set_training_records"):  # per-image captions follow the training split's row order
-            dm.setup("fit")
-            model.set_training_records(dm.train_records)
+        dm.setup("fit")
+        model.set_training_records(dm.train_records)  # e.g. the LDM's per-image captions follow the row order
         logger = make_logger(c.logger, run_dir=self.run_dir, name=f"generator-{name}", group=c.name,
                              project=c.wandb_project, config={**c.to_dict(), "arm": f"generator-{name}"})  # fmt: skip
         materializer = SyntheticDatasetCallback(folder, budget, **options)

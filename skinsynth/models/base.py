@@ -8,7 +8,7 @@ subclass only fills in those hooks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import lightning as L
 import torch
@@ -41,6 +41,65 @@ class BaseModule(L.LightningModule):
 
 
 RandomSource = torch.Generator | Sequence[torch.Generator] | None
+
+
+class GeneratorModule(BaseModule):
+    """Base of every generator: its class codes and the one sampling interface (:class:`Generator`).
+
+    :meth:`sample` is a template: it checks the labels and moves them to the model's device, switches to eval mode
+    without gradients (and back), calls the subclass's :meth:`_sample`, then resizes to ``hparams.image_size`` when
+    the network drew another size and clamps to [0, 1]. Subclasses implement :meth:`_sample` and may override
+    :meth:`preview_sample` (a cheaper draw for progress grids) and :meth:`set_training_records`.
+
+    Args:
+        num_classes: classes the generator is conditioned on.
+        class_codes: their codes in label order (default ``"0"``, ``"1"``, …); checked against the data when a
+            checkpoint is reused.
+        ignore: constructor arguments not to save as hyperparameters.
+    """
+
+    def __init__(
+        self, num_classes: int, class_codes: Sequence[str] | None = None, ignore: Sequence[str] | str | None = None
+    ) -> None:
+        from skinsynth.errors import ConfigError
+
+        codes = [str(i) for i in range(num_classes)] if class_codes is None else list(class_codes)
+        if len(codes) != num_classes:
+            raise ConfigError(f"{len(codes)} class codes ({', '.join(codes)}) for a generator of {num_classes} classes")
+        self.class_codes = codes  # before the hooks: a subclass's configure_models may read them
+        super().__init__(ignore=ignore)
+
+    @torch.no_grad()
+    def sample(self, labels: Tensor, generator: RandomSource = None, **options: Any) -> Tensor:
+        """Images for ``labels`` (N,), in [0, 1], shape (N, 3, image_size, image_size).
+
+        Args:
+            labels: class indices; a label outside the vocabulary raises ``ValueError`` naming it.
+            generator: one ``torch.Generator`` for the batch, or one per sample.
+            **options: sampler settings of the subclass (e.g. the DDPM's ``steps``, ``eta``).
+        """
+        labels = check_labels(labels, self.hparams.num_classes).to(self.device)
+        was_training = self.training
+        self.eval()
+        try:
+            images = self._sample(labels, generator, **options).float()
+        finally:
+            self.train(was_training)
+        size = self.hparams.get("image_size")
+        if size and images.shape[-2:] != (size, size):
+            images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
+        return images.clamp(0, 1)
+
+    def _sample(self, labels: Tensor, generator: RandomSource, **options: Any) -> Tensor:
+        """Images for checked ``labels`` (on the model's device), roughly in [0, 1]; called in eval mode."""
+        raise NotImplementedError
+
+    def preview_sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
+        """The draw for progress grids during training (default: :meth:`sample`)."""
+        return self.sample(labels, generator)
+
+    def set_training_records(self, records: Any) -> None:
+        """Called with the training split's records before fitting (default: unused)."""
 
 
 @runtime_checkable

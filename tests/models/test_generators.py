@@ -172,3 +172,34 @@ def test_generator_checkpoint_is_rewritten_every_epoch_so_an_interrupted_run_can
     fresh = make_generator("cvae", class_codes=CODES, image_size=SIZE, latent_dim=8, base_channels=8)
     resumed.fit(fresh, DataLoader(tiny_images(), batch_size=7), ckpt_path=tmp_path / "ckpt" / "last.ckpt")
     assert resumed.global_step == 4  # 2 epochs restored + 2 more, one batch each
+
+
+def test_the_generator_base_checks_labels_toggles_eval_resizes_and_clamps() -> None:
+    from torch import nn
+
+    from skinsynth.errors import ConfigError
+    from skinsynth.models.base import GeneratorModule
+
+    class Drawn(GeneratorModule):
+        def __init__(self, num_classes: int = 3, class_codes=None, image_size: int = 8) -> None:
+            super().__init__(num_classes, class_codes)
+
+        def configure_models(self) -> None:
+            self.net = nn.Linear(1, 1)
+
+        def _sample(self, labels, generator, *, offset: float = 0.0):
+            self.seen_training = self.training
+            return torch.linspace(-1, 2, 16 * 16).repeat(len(labels), 3, 1).view(len(labels), 3, 16, 16) + offset
+
+    model = Drawn(class_codes=["a", "b", "c"])
+    assert model.class_codes == ["a", "b", "c"] and model.hparams.class_codes == ["a", "b", "c"]
+    model.train()
+    images = model.sample(torch.tensor([0, 2]), offset=-5.0)
+    assert images.shape == (2, 3, 8, 8) and images.min() == 0 and images.max() == 0  # options reach _sample
+    images = model.sample(torch.tensor([1]))
+    assert images.min() == 0 and images.max() == 1 and not model.seen_training and model.training
+    with pytest.raises(ValueError, match=r"\[3\] are outside the vocabulary"):
+        model.sample(torch.tensor([3]))
+    with pytest.raises(ConfigError, match="2 class codes"):
+        Drawn(class_codes=["a", "b"])
+    assert Drawn().class_codes == ["0", "1", "2"]

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from skinsynth.models.base import BaseModule, RandomSource, check_labels, randn
+from skinsynth.models.base import GeneratorModule, RandomSource, randn
 from skinsynth.models.cvae.networks import ConditionalVAE
 
 
-class CVAEModule(BaseModule):
+class CVAEModule(GeneratorModule):
     """Conditional VAE generator.
 
     Args:
@@ -42,8 +42,7 @@ class CVAEModule(BaseModule):
         reconstruction: Literal["bce", "mse"] = "bce",
         lr: float = 1e-3,
     ) -> None:
-        self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
-        super().__init__()
+        super().__init__(num_classes, class_codes)
 
     def configure_models(self) -> None:
         """The conditional VAE network."""
@@ -72,13 +71,7 @@ class CVAEModule(BaseModule):
         self.log_dict({"train_loss": loss, "train_reconstruction": rec, "train_kl": kl}, prog_bar=True, batch_size=n)
         return loss
 
-    @torch.no_grad()
-    def sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
-        """Decode prior samples z ~ N(0, I) for ``labels``: images in [0, 1], (N, 3, H, W)."""
-        labels = check_labels(labels, self.hparams.num_classes).to(self.device)
-        was_training = self.training
-        self.eval()
+    def _sample(self, labels: Tensor, generator: RandomSource) -> Tensor:
+        """Decode prior samples z ~ N(0, I) for ``labels``."""
         z = randn((len(labels), self.hparams.latent_dim), generator, self.device)
-        images = self.net.decode(z, labels).float().clamp(0, 1)
-        self.train(was_training)
-        return images
+        return self.net.decode(z, labels)

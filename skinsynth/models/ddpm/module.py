@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from skinsynth.errors import ConfigError
-from skinsynth.models.base import BaseModule, RandomSource, check_labels, randn
+from skinsynth.models.base import GeneratorModule, RandomSource, check_labels, randn
 from skinsynth.models.ddpm.networks import build_unet, resolve_preset
 from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
 
@@ -50,7 +50,7 @@ def ema_multi_avg_fn(decay: float, warmup: bool = True) -> Any:
     return update
 
 
-class DDPMModule(BaseModule):
+class DDPMModule(GeneratorModule):
     """Class-conditional DDPM generator on a diffusers ``UNet2DModel``.
 
     Args:
@@ -121,7 +121,6 @@ class DDPMModule(BaseModule):
         lora_alpha: float = 8.0,
         lora_target_modules: Sequence[str] = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"),
     ) -> None:
-        self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
         if beta_schedule not in ("linear", "cosine"):
             raise ConfigError(f"beta_schedule must be 'linear' or 'cosine', got {beta_schedule!r}")
         if prediction_type not in ("epsilon", "v_prediction"):
@@ -138,7 +137,7 @@ class DDPMModule(BaseModule):
             raise ConfigError(f"lora_rank must be at least 1, got {lora_rank}")
         if init_checkpoint is not None and not Path(init_checkpoint).expanduser().is_file():
             raise ConfigError(f"init_checkpoint {init_checkpoint!r} is not a file (a DDPM checkpoint to start from)")
-        super().__init__()
+        super().__init__(num_classes, class_codes)
         self.check_sampling(sampler, sampling_steps, guidance_scale, eta)
         self._ema_step = -1
 
@@ -307,18 +306,17 @@ class DDPMModule(BaseModule):
         steps = min(PREVIEW_STEPS, self.hparams.sampling_steps or PREVIEW_STEPS)
         return self.sample(labels, generator, sampler="ddim", steps=steps)
 
-    @torch.no_grad()
-    def sample(
+    def _sample(
         self,
         labels: Tensor,
-        generator: RandomSource = None,
+        generator: RandomSource,
         *,
         sampler: str | None = None,
         steps: int | None = None,
         guidance_scale: float | None = None,
         eta: float | None = None,
     ) -> Tensor:
-        """Images for ``labels`` in [0, 1], (N, 3, H, W), with the EMA weights.
+        """Images for ``labels`` with the EMA weights (:meth:`sample` passes these options through).
 
         Args:
             labels: class indices (N,).
@@ -333,7 +331,6 @@ class DDPMModule(BaseModule):
         steps = steps or hp.sampling_steps or (hp.num_train_timesteps if sampler == "ddpm" else 50)
         scale = hp.guidance_scale if guidance_scale is None else float(guidance_scale)
         eta = float(hp.get("eta", 0.0) if eta is None else eta)  # checkpoints from before η have none
-        labels = check_labels(labels, hp.num_classes).to(self.device)
         if hp.get("unconditional"):  # a pool-pretrained model knows only the null class: every label means "any"
             labels, scale = torch.full_like(labels, self.null_class), 1.0
         self.check_sampling(sampler, steps, scale, eta)
@@ -356,4 +353,4 @@ class DDPMModule(BaseModule):
             output = self.predict_noise(unet, model_input, t, labels, scale)
             x = scheduler.step(output, t, x, **step_options).prev_sample
         unet.train(was_training)
-        return ((x.float() + 1) / 2).clamp(0, 1)
+        return (x.float() + 1) / 2

@@ -18,12 +18,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from skinsynth.errors import ConfigError
-from skinsynth.models.base import BaseModule, RandomSource, check_labels, randn
+from skinsynth.models.base import GeneratorModule, RandomSource, randn
 from skinsynth.models.gan.diff_augment import diff_augment, parse_policy
 from skinsynth.models.gan.networks import ConditionalGenerator, ProjectionDiscriminator
 
 
-class ConditionalGANModule(BaseModule):
+class ConditionalGANModule(GeneratorModule):
     """Conditional (or per-class) DCGAN generator with the few-shot remedies on by default.
 
     A plain DCGAN collapses at few-shot sizes (issue 13: on 50-shot HAM10000 eight identical images per class row,
@@ -96,7 +96,6 @@ class ConditionalGANModule(BaseModule):
         unconditional: bool = False,
         init_checkpoint: str | None = None,
     ) -> None:
-        self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
         try:
             self.augment_policy = parse_policy(diff_augment)
         except ValueError as error:
@@ -112,7 +111,7 @@ class ConditionalGANModule(BaseModule):
             raise ConfigError("unconditional pretraining trains one conditional pair; per_class trains one per class")
         if init_checkpoint is not None and not Path(init_checkpoint).expanduser().is_file():
             raise ConfigError(f"init_checkpoint {init_checkpoint!r} is not a file (a GAN checkpoint to start from)")
-        super().__init__()
+        super().__init__(num_classes, class_codes)
         self.automatic_optimization = False
         # D and G take turns, so each backward leaves the other's parameters unused: DDP must look for them
         self.ddp_find_unused_parameters = True
@@ -278,15 +277,10 @@ class ConditionalGANModule(BaseModule):
             logged["train_mode_seeking"] = seeking
         self.log_dict(logged, prog_bar=True, batch_size=len(real))
 
-    @torch.no_grad()
-    def sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
-        """Images in [0, 1], (N, 3, H, W), for ``labels``; generator(s) in eval mode (running BN statistics)."""
-        labels = check_labels(labels, self.hparams.num_classes).to(self.device)
+    def _sample(self, labels: Tensor, generator: RandomSource) -> Tensor:
+        """The generator(s) in eval mode (running BN statistics), tanh output mapped to [0, 1]."""
         z = randn((len(labels), self.hparams.z_dim), generator, self.device)
-        was_training = self.training
-        self.eval()
         images = torch.empty(len(labels), 3, self.hparams.image_size, self.hparams.image_size, device=self.device)
         for pair, rows in self._groups(labels):
             images[rows] = self._generate(pair, z[rows], labels[rows]).float()
-        self.train(was_training)
-        return ((images + 1) / 2).clamp(0, 1)
+        return (images + 1) / 2

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from skinsynth.errors import ConfigError, DataError
-from skinsynth.models.base import BaseModule, RandomSource, check_labels
+from skinsynth.models.base import GeneratorModule, RandomSource, check_labels
 from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
 from skinsynth.models.ldm_lora.base_model import fingerprint, load_base_model
 from skinsynth.models.ldm_lora.networks import ExtendedEmbedding
@@ -38,7 +38,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 PREVIEW_STEPS = 10
 
 
-class LDMLoRAModule(BaseModule):
+class LDMLoRAModule(GeneratorModule):
     """Stable Diffusion + LoRA generator with class prompts.
 
     Args:
@@ -103,7 +103,6 @@ class LDMLoRAModule(BaseModule):
         guidance_scale: float = 5.0,
         negative_prompt: str = "",
     ) -> None:
-        self.class_codes = list(class_codes) if class_codes is not None else [str(i) for i in range(num_classes)]
         if not pretrained_model:
             raise ConfigError(
                 "the ldm-lora generator needs a base model: --pretrained-model PATH (a local diffusers Stable "
@@ -115,7 +114,7 @@ class LDMLoRAModule(BaseModule):
             raise ConfigError(f"unknown sampler {sampler!r}; choose ddim or dpm")
         if lora_rank < 1:
             raise ConfigError(f"lora_rank must be at least 1, got {lora_rank}")
-        super().__init__()
+        super().__init__(num_classes, class_codes)
         self.captions: list[str] | None = None
         self._pipeline: Any = None
 
@@ -353,26 +352,22 @@ class LDMLoRAModule(BaseModule):
         """A cheaper :meth:`sample` for progress grids: at most ``PREVIEW_STEPS`` steps."""
         return self.sample(labels, generator, steps=min(PREVIEW_STEPS, self.hparams.sampling_steps))
 
-    @torch.no_grad()
-    def sample(
+    def _sample(
         self,
         labels: Tensor,
-        generator: RandomSource = None,
+        generator: RandomSource,
         *,
         sampler: str | None = None,
         steps: int | None = None,
         guidance_scale: float | None = None,
     ) -> Tensor:
-        """Images for ``labels`` from their class prompts, in [0, 1], (N, 3, image_size, image_size)."""
+        """Images for ``labels`` from their class prompts (:meth:`sample` resizes them to ``image_size``)."""
         hp = self.hparams
-        labels = check_labels(labels, hp.num_classes)
         scale = hp.guidance_scale if guidance_scale is None else float(guidance_scale)
         if scale < 0:
             raise ConfigError(f"guidance scale must be >= 0, got {scale}")
         prompts = [self.prompts[int(label)] for label in labels]
-        was_training = self.training
-        self.eval()
-        images = self.pipeline(sampler or hp.sampler)(
+        return self.pipeline(sampler or hp.sampler)(
             prompt=prompts,
             negative_prompt=[hp.negative_prompt] * len(prompts) if hp.negative_prompt else None,
             height=self.resolution,
@@ -381,8 +376,4 @@ class LDMLoRAModule(BaseModule):
             guidance_scale=scale,
             generator=list(generator) if isinstance(generator, Sequence) else generator,
             output_type="pt",
-        ).images.float()
-        self.train(was_training)
-        if images.shape[-1] != hp.image_size:
-            images = F.interpolate(images, size=(hp.image_size, hp.image_size), mode="bilinear", antialias=True)
-        return images.clamp(0, 1)
+        ).images
