@@ -63,9 +63,13 @@ def score_synthetic_set(study: FewShotStudy) -> None:
     judge = study.run_dir / "checkpoints" / "real" / "best.ckpt"
     if not judge.is_file():
         raise SystemExit(f"--evidence-only needs the finished real arm of {str(study.run_dir)!r} (no {judge})")
+    if study.config.generator == "none":
+        raise SystemExit("--evidence-only scores a generator's set: name one with --generators, e.g. cvae")
     study.prepare_data()
     study.run_generator()
     summary = study.run_evidence(study.set_name())
+    if summary is None:
+        raise SystemExit(f"the set of {study.set_name()!r} was not scored (see the message above)")
     overall = summary["quality"]["all"]
     scores = ", ".join(f"{key} {overall[key]:.2f}" for key in ("fid", "recall", "coverage", "diversity_ratio"))
     print(f"[benchmark] {study.set_name()} seed {study.config.seed}: {scores}")

@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"[skinsynth] warning: serving on {args.host}: other machines can see these images", file=sys.stderr)
     print(
-        f"[skinsynth] reader study of {len(study.items)} images: http://{args.host}:{args.port}/ "
-        f"(results: /results; answers: {study.database})"
+        f"[skinsynth] reader study of {len(study.items)} images: http://{args.host}:{args.port}/ (answers: "
+        f"{study.database}; results: skinsynth reader-study {args.run_dir} --report)"
     )
-    create_app(study, ask_class=args.ask_class).run(host=args.host, port=args.port)
+    app = create_app(study, ask_class=args.ask_class, host=args.host)
+    app.run(host=args.host, port=args.port, debug=False, load_dotenv=False)  # never the debugger, whatever the env
     return 0

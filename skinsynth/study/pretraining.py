@@ -45,12 +45,25 @@ def pretrain_ssl_backbone(
     """SimCLR on ``records`` (labels unused) for ``epochs``; the backbone's weights go to ``out`` (safetensors).
 
     The backbone starts from random weights, or from ImageNet (``pretrained``) or a local file (``weights_path``),
-    as the study's classifiers do. Returns ``out`` at once when it exists (a resumed study). The returned file is a
-    classifier's ``weights_path``.
+    as the study's classifiers do; ``<out>.json`` records which. Returns ``out`` at once when it exists with the same
+    start (a resumed study). The returned file is a classifier's ``weights_path``.
+
+    Raises:
+        ConfigError: ``out`` exists but started otherwise (a backbone without a record started from scratch).
     """
+    import json
+
+    from skinsynth.errors import ConfigError
+    from skinsynth.io import atomic_write_json
     from skinsynth.models.ssl.module import SimCLRModule
 
+    start = f"from {weights_path}" if weights_path else "from ImageNet weights" if pretrained else "from scratch"
+    record = out.with_suffix(".json")
     if out.is_file():
+        saved = json.loads(record.read_text()).get("start") if record.is_file() else "from scratch"
+        if saved != start:
+            raise ConfigError(f"the SimCLR backbone {str(out)!r} was pretrained {saved}; this study starts it {start}: "
+                              f"delete {str(out.parent)!r} to pretrain it again")  # fmt: skip
         return out
     L.seed_everything(seed, workers=True, verbose=False)
     dataset = TwoViewDataset(records, contrastive_transform(image_size, seed=seed))
@@ -58,11 +71,11 @@ def pretrain_ssl_backbone(
                         num_workers=num_workers)  # fmt: skip
     model = SimCLRModule(backbone=backbone, pretrained=pretrained, weights_path=weights_path)
     trainer = make_trainer(max_epochs=epochs)
-    start = f"from {weights_path}" if weights_path else "from ImageNet weights" if pretrained else "from scratch"
     print(f"[skinsynth] ssl: SimCLR pretraining of {backbone} ({start}) on {len(dataset)} unlabeled images for "
           f"{epochs} epochs")  # fmt: skip
     trainer.fit(model, loader)
     if trainer.global_rank == 0:
+        atomic_write_json({"start": start, "epochs": epochs}, record)
         model.save_backbone(out)
     return out
 

@@ -60,6 +60,13 @@ def _number(value: Any, digits: int = 3, sign: bool = False) -> str:
     return f"{value:.{places}f}"
 
 
+def _cell(column: str, value: Any) -> str:
+    """A quality-table cell: image counts as whole numbers (pandas rows hold them as floats)."""
+    if column in ("real", "synthetic") and value is not None and not math.isnan(value):
+        return str(int(value))
+    return _number(value)
+
+
 def _tone(delta: float | None) -> str:
     """The CSS class of a change against the reference: ``better``, ``worse`` or none when it rounds to zero."""
     if delta is None or abs(delta) < 0.0005:
@@ -179,7 +186,7 @@ def _synthetic_sets(run_dir: Path) -> list[dict[str, Any]]:
             entry["table"] = {
                 "columns": [*shown, "near copies"],
                 "rows": [
-                    {"code": code, "cells": [*(_number(row[c]) for c in shown), _number(near.get(code))]}
+                    {"code": code, "cells": [*(_cell(c, row[c]) for c in shown), _number(near.get(code))]}
                     for code, row in table.iterrows()
                 ],
             }

@@ -25,6 +25,7 @@ import re
 import secrets
 import sqlite3
 import unicodedata
+from collections.abc import Sequence
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,14 +62,12 @@ def sanitize_rater(name: str) -> str:
     return text
 
 
-def _resolve(path: str, *bases: Path) -> Path | None:
+def _resolve(path: str, bases: Sequence[Path]) -> Path | None:
+    """``path`` if absolute, else the first of ``bases`` / ``path`` that is a file."""
     candidate = Path(path).expanduser()
     if candidate.is_absolute():
         return candidate if candidate.is_file() else None
-    for base in (Path.cwd(), *bases):
-        if (base / candidate).is_file():
-            return (base / candidate).resolve()
-    return None
+    return next(((base / candidate).resolve() for base in bases if (base / candidate).is_file()), None)
 
 
 def _synthetic_folder(run_dir: Path, generator: str | None) -> Path:
@@ -116,9 +115,11 @@ def draw_items(run_dir: Path, generator: str | None, per_class: int, seed: int) 
     for code in sorted(set(synthetic["code"])):
         fakes, reals = synthetic[synthetic["code"] == code], real[real["label"] == code]
         n = min(per_class, len(fakes), len(reals))
-        for truth, frame, bases in (("synthetic", fakes, (folder,)), ("real", reals, (run_dir,))):
+        # a manifest's paths are relative to its folder (as SyntheticDataset reads them); split.csv's are as the
+        # study was given them: relative to the folder it ran in (tried first), or to the run directory
+        for truth, frame, bases in (("synthetic", fakes, [folder]), ("real", reals, [Path.cwd(), run_dir])):
             for path in frame["path"].iloc[rng.permutation(len(frame))[:n]]:
-                resolved = _resolve(path, *bases)
+                resolved = _resolve(path, bases)
                 if resolved is None:
                     missing.append(path)
                 rows.append({"truth": truth, "code": code, "path": str(resolved)})
@@ -168,6 +169,16 @@ class ReaderStudy:
                     "are kept: open it with its own settings, or move the folder away to start another study"
                 )
             return cls(folder, pd.read_csv(items_file, dtype=str, keep_default_na=False), settings)
+        database = folder / "answers.sqlite"
+        if database.is_file():  # answers whose items are gone must not be scored against newly drawn ones
+            with closing(sqlite3.connect(database)) as db:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                answered = db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] if "answers" in tables else 0
+            if answered:
+                raise DataError(
+                    f"{str(database)!r} holds {answered} answer(s) but items.csv or settings.json is missing beside "
+                    "it: restore them, or move the folder away to start a new reader study"
+                )
         items = draw_items(run_dir, generator, per_class, seed)
         config = run_dir / "config.yaml"
         image_size = None
@@ -175,6 +186,11 @@ class ReaderStudy:
             import yaml
 
             image_size = (yaml.safe_load(config.read_text()) or {}).get("image_size")
+        if not image_size:  # show real images at the synthetic images' size, never at their own
+            from PIL import Image
+
+            with Image.open(items.loc[items["truth"] == "synthetic", "path"].iloc[0]) as first:
+                image_size = first.size[0]
         settings = {
             "generator": _synthetic_folder(run_dir, generator).name,
             "per_class": per_class,
@@ -251,7 +267,7 @@ class ReaderStudy:
         with closing(sqlite3.connect(self.database)) as db:
             frame = pd.read_sql_query("SELECT * FROM answers ORDER BY answered_at, rater", db)
         truth = self.items[["truth", "code"]].rename(columns={"code": "true_code"})
-        frame = frame.join(truth, on="item")
+        frame = frame.join(truth, on="item", how="inner")  # (open() refuses answers whose items are gone)
         frame["correct"] = frame["answer"] == frame["truth"]
         return frame
 

@@ -62,3 +62,20 @@ def test_a_step_changes_the_backbone_and_the_saved_weights_start_a_classifier(to
     resumed = SimCLRModule(backbone="resnet18", hidden_dim=32, projection_dim=16, weights_path=str(path))
     assert torch.equal(resumed.backbone.conv1.weight, after["conv1.weight"])
     assert not torch.equal(SimCLRModule(backbone="resnet18").backbone.conv1.weight, after["conv1.weight"])
+
+
+def test_a_finished_backbone_is_reused_only_with_the_same_start(tmp_path: Path) -> None:
+    from skinsynth.errors import ConfigError
+    from skinsynth.study.pretraining import pretrain_ssl_backbone
+
+    out = tmp_path / "ssl" / "backbone.safetensors"
+    out.parent.mkdir()
+    out.write_bytes(b"weights")  # a backbone from before the start was recorded: it started from scratch
+
+    def never(**_: object) -> None:
+        raise AssertionError("a finished backbone is not trained again")
+
+    common = {"backbone": "resnet18", "image_size": 16, "epochs": 1, "batch_size": 4, "seed": 0, "make_trainer": never}
+    assert pretrain_ssl_backbone([], out, **common) == out
+    with pytest.raises(ConfigError, match="pretrained from scratch; this study starts it from ImageNet weights"):
+        pretrain_ssl_backbone([], out, pretrained=True, **common)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 import threading
@@ -51,10 +52,13 @@ def test_items_are_balanced_blinded_and_from_the_test_split(run_copy: Path) -> N
     assert set(items["code"]) == set(synthetic["code"])
     assert set(items.loc[items["truth"] == "real", "path"]) <= test_paths  # never a training image
     assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in items["id"]) and items["id"].is_unique
-    for item in items["id"][:4]:  # every image, real or synthetic, at the study's resolution
+    real = items[items["truth"] == "real"]["id"].iloc[0]
+    with Image.open(items.loc[real, "path"]) as original:
+        assert original.size == (24, 24)  # real files are larger than the 16 px synthetic images
+    for item in [real, items[items["truth"] == "synthetic"]["id"].iloc[0]]:  # both shown at the study's resolution
         png = study.image_png(item)
         assert png.startswith(b"\x89PNG")
-        with Image.open(__import__("io").BytesIO(png)) as image:
+        with Image.open(io.BytesIO(png)) as image:
             assert image.size == (16, 16)
     assert sorted(study.order("alice")) == sorted(items["id"]) and study.order("alice") == study.order("alice")
     assert study.order("alice") != study.order("bob")
@@ -153,8 +157,9 @@ def test_two_raters_complete_the_study_in_a_browser(server: tuple[str, ReaderStu
     assert answers.groupby("rater").size().to_dict() == {"Alice x": 10, "bob": 3}
     assert (answers.loc[answers["rater"] == "bob", "code"] == "").all()  # bob named no class
 
-    page.goto(url + "/results")
-    assert page.locator("#per-rater tr").count() == 3  # header + two raters
+    page.goto(url + "/done?rater=Alice%20x")  # not finished: no score yet (it would unblind her), back to rating
+    assert page.inner_text("#progress").startswith("Alice x · image 11 of")
+    assert page.goto(url + "/results").status == 404  # the results are the owner's (--report), not the raters'
     assert page.goto(url + "/image/0123456789abcdef").status == 404
     assert page.goto(url + "/rate?rater=%3C%3E").status == 400
     page.close()
@@ -170,3 +175,37 @@ def test_a_rater_who_finishes_sees_their_score(run_copy: Path) -> None:
     response = client.get("/rate?rater=carol")
     assert response.status_code == 302 and "/done" in response.headers["Location"]
     assert "50 % of your answers" in client.get("/done?rater=carol").get_data(as_text=True)
+
+
+def test_requests_for_another_host_or_from_another_origin_are_refused(run_copy: Path) -> None:
+    study = ReaderStudy.open(run_copy, per_class=1, seed=0)
+    client = create_app(study).test_client()
+    item = study.next_item("dana")
+    assert client.get("/", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    assert client.get(f"/image/{item}", headers={"Host": "evil.example:8000"}).status_code == 403  # DNS rebinding
+    form = {"rater": "dana", "item": item, "answer": "real"}
+    posted = client.post("/answer", data=form, headers={"Host": "127.0.0.1:8000", "Origin": "http://evil.example"})
+    assert posted.status_code == 403 and study.answered("dana") == set()
+    same = client.post("/answer", data=form, headers={"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:8000"})
+    assert same.status_code == 302 and study.answered("dana") == {item}
+
+
+def test_synthetic_paths_resolve_in_their_folder_only(run_copy: Path, tmp_path: Path, monkeypatch) -> None:
+    manifest = pd.read_csv(run_copy / "synthetic" / "cvae" / "manifest.csv")
+    decoy = tmp_path / "elsewhere"  # the working directory holds a file under the same relative path
+    (decoy / manifest["path"][0]).parent.mkdir(parents=True)
+    Image.new("RGB", (16, 16)).save(decoy / manifest["path"][0])
+    monkeypatch.chdir(decoy)
+    items = ReaderStudy.open(run_copy, per_class=100, seed=0).items
+    synthetic = set(items.loc[items["truth"] == "synthetic", "path"])
+    assert str((run_copy / "synthetic" / "cvae" / manifest["path"][0]).resolve()) in synthetic
+    assert not any(p.startswith(str(decoy)) for p in synthetic)
+
+
+def test_answers_without_their_items_are_not_rescored_against_new_ones(run_copy: Path) -> None:
+    study = ReaderStudy.open(run_copy, per_class=1, seed=0)
+    study.record("erin", study.items["id"].iloc[0], "real")
+    (run_copy / "reader_study" / "items.csv").unlink()
+    with pytest.raises(DataError, match="holds 1 answer"):
+        ReaderStudy.open(run_copy, per_class=1, seed=0)
+    assert (run_copy / "reader_study" / "answers.sqlite").is_file()
