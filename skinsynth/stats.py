@@ -139,21 +139,7 @@ def aggregate_markdown(
         ]
         lines.append(f"| {arm} | " + " | ".join(cells) + f" | {len(by_metric[metrics[0]]['values'])} |")
     if result["paired"]:
-        lines += [
-            "",
-            f"## Paired against `{baseline}` ({headline})",
-            "",
-            "| arm | per-seed Δ | mean Δ [95 % CI] | wins | paired t p | Wilcoxon p |",
-            "|---|---|---|---|---|---|",
-        ]
-        for arm, by_metric in result["paired"].items():
-            c = by_metric[headline]
-            per_seed = ", ".join(_fmt(d, sign=True) for d in c["differences"])
-            lines.append(
-                f"| {arm} | {per_seed} | {_fmt(c['mean'], sign=True)} [{_fmt(c['ci_low'], sign=True)}, "
-                f"{_fmt(c['ci_high'], sign=True)}] | {c['wins']}/{c['n']} | {_fmt(c['t_pvalue'])} | "
-                f"{_fmt(c['wilcoxon_pvalue'])} |"
-            )
+        lines += ["", f"## Paired against `{baseline}` ({headline})", "", paired_markdown(result, headline)]
         lines += ["", f"## Per-class F1 change against `{baseline}` (mean Δ [95 % CI])", ""]
         lines += ["| arm | " + " | ".join(class_codes) + " |", "|---|" + "---|" * len(class_codes)]
         for arm, by_code in result["per_class_f1_delta"].items():
@@ -164,3 +150,17 @@ def aggregate_markdown(
             ]
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def paired_markdown(result: Mapping[str, Any], metric: str = "balanced_accuracy") -> str:
+    """The table of each arm paired with the baseline on ``metric`` (per-seed Δ, mean Δ [CI], wins, t, Wilcoxon)."""
+    lines = ["| arm | per-seed Δ | mean Δ [95 % CI] | wins | paired t p | Wilcoxon p |", "|---|---|---|---|---|---|"]
+    for arm, by_metric in result["paired"].items():
+        c = by_metric[metric]
+        per_seed = ", ".join(_fmt(d, sign=True) for d in c["differences"])
+        lines.append(
+            f"| {arm} | {per_seed} | {_fmt(c['mean'], sign=True)} [{_fmt(c['ci_low'], sign=True)}, "
+            f"{_fmt(c['ci_high'], sign=True)}] | {c['wins']}/{c['n']} | {_fmt(c['t_pvalue'])} | "
+            f"{_fmt(c['wilcoxon_pvalue'])} |"
+        )
+    return "\n".join(lines)

@@ -4,7 +4,8 @@
 
 Reads each directory's ``metrics.json`` (every arm it finished, whichever command ran it) and prints, and writes to
 ``<out>/aggregate.md``: the arms with mean ± std and bootstrap CIs, each arm paired with ``real`` seed by seed, the
-per-class F1 changes, and the evidence about every synthetic set (overall FID, precision, recall, coverage and
+per-class F1 changes, the same pairing on the balanced accuracy of the classes with enough test images
+(``--min-support``), and the evidence about every synthetic set (overall FID, precision, recall, coverage and
 diversity ratio in the judge's feature space, the judge's mean confidence, the near-copy fraction), mean ± std over
 the seeds that scored it. An arm missing from some seeds is aggregated over the seeds that have it (the table says
 how many).
@@ -22,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from skinsynth.io import atomic_write_text
-from skinsynth.stats import aggregate, aggregate_markdown
+from skinsynth.stats import aggregate, aggregate_markdown, paired_markdown
 
 EVIDENCE_COLUMNS = ("fid", "precision", "recall", "coverage", "diversity_ratio", "ms_ssim_diversity_synthetic",
                     "ms_ssim_diversity_real")  # fmt: skip
@@ -64,18 +65,43 @@ def evidence_markdown(runs: dict[int, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_supported_recall(arms: dict[str, dict], min_support: int) -> tuple[dict[str, dict], list[str]]:
+    """Each arm's metrics plus ``supported_balanced_accuracy``: mean recall over classes with ≥ ``min_support`` tests.
+
+    On a small test split a rare class's recall moves in steps of 1 / support (df with 2 test images: 0, 0.5, 1),
+    and balanced accuracy by that step / number of classes; this column leaves such classes out.
+    """
+    support = next(iter(arms.values()))["support"]
+    kept = [code for code, n in support.items() if n >= min_support]
+    out = {arm: {**m, "supported_balanced_accuracy": float(np.mean([m["recall"][c] for c in kept]))}
+           for arm, m in arms.items()}  # fmt: skip
+    return out, kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="study run directories, one per seed")
     parser.add_argument("--out", default=None, help="folder for aggregate.md (default: print only)")
+    parser.add_argument(
+        "--min-support", type=int, default=20,
+        help="also report balanced accuracy over the classes with at least this many test images (default 20)",
+    )  # fmt: skip
     args = parser.parse_args()
     runs = {}
     for folder in args.runs:
         metrics = json.loads((Path(folder) / "metrics.json").read_text())
         runs[int(metrics["config"]["seed"])] = metrics
     codes = next(iter(runs.values()))["class_codes"]
-    result = aggregate({seed: run["arms"] for seed, run in runs.items()}, codes)
-    text = aggregate_markdown(result, codes) + "\n" + evidence_markdown(runs)
+    per_seed, kept = {}, []
+    for seed, run in runs.items():
+        per_seed[seed], kept = with_supported_recall(run["arms"], args.min_support)
+    metrics = ("balanced_accuracy", "supported_balanced_accuracy", "macro_f1", "accuracy")
+    result = aggregate(per_seed, codes, metrics=metrics)
+    text = (
+        f"{aggregate_markdown(result, codes)}\n#### Paired against `real` (balanced accuracy over {', '.join(kept)}: "
+        f"the classes with at least {args.min_support} test images)\n\n"
+        f"{paired_markdown(result, 'supported_balanced_accuracy')}\n\n{evidence_markdown(runs)}"
+    )
     print(text)
     if args.out:
         atomic_write_text(text, Path(args.out) / "aggregate.md")
