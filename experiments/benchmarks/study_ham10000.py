@@ -58,8 +58,14 @@ from skinsynth.report import aggregate_seeds, markdown_table
 from skinsynth.stats import aggregate, aggregate_markdown
 
 
-def score_synthetic_set(study: FewShotStudy) -> None:
-    """The generator stage and the evidence of its set, without classifier arms (``--evidence-only``)."""
+def score_synthetic_set(study: FewShotStudy, filters: list[str]) -> None:
+    """The generator stage, the evidence of its set and its post-selections, without classifier arms.
+
+    ``--evidence-only``: a post-selection that keeps no image is reported (its per-class summary is written) rather
+    than stopping the run.
+    """
+    from skinsynth.errors import ConfigError
+
     judge = study.run_dir / "checkpoints" / "real" / "best.ckpt"
     if not judge.is_file():
         raise SystemExit(f"--evidence-only needs the finished real arm of {str(study.run_dir)!r} (no {judge})")
@@ -73,6 +79,11 @@ def score_synthetic_set(study: FewShotStudy) -> None:
     overall = summary["quality"]["all"]
     scores = ", ".join(f"{key} {overall[key]:.2f}" for key in ("fid", "recall", "coverage", "diversity_ratio"))
     print(f"[benchmark] {study.set_name()} seed {study.config.seed}: {scores}")
+    for spec in filters:
+        try:
+            study.run_selection(study.set_name(), spec)
+        except ConfigError as error:
+            print(f"[benchmark] {study.set_name()} seed {study.config.seed}, {spec}: {error}")
 
 
 def main() -> None:
@@ -152,7 +163,7 @@ def main() -> None:
             )  # fmt: skip
             study = FewShotStudy(config)
             if args.evidence_only:
-                score_synthetic_set(study)
+                score_synthetic_set(study, parse_arms(args.filters) if trained else [])
                 continue
             arms.update(study.run())
             for spec in parse_arms(args.filters) if trained else []:  # filtered sets: real+<set> arms only
