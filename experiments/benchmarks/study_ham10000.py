@@ -163,7 +163,7 @@ def main() -> None:
             )  # fmt: skip
             study = FewShotStudy(config)
             if args.evidence_only:
-                score_synthetic_set(study, parse_arms(args.filters) if trained else [])
+                score_synthetic_set(study, parse_arms(args.filters))  # the oracle too: it calibrates a filter
                 continue
             arms.update(study.run())
             for spec in parse_arms(args.filters) if trained else []:  # filtered sets: real+<set> arms only
