@@ -7,7 +7,16 @@ import pytest
 import torch
 
 from skinsynth.errors import ConfigError
-from skinsynth.quality.filters import FilterStep, apply_filters, parse_filters, select_budget, selection_summary
+from skinsynth.quality.filters import (
+    FilterStep,
+    _mahalanobis,
+    _mahalanobis_fit,
+    apply_filters,
+    mahalanobis_distances,
+    parse_filters,
+    select_budget,
+    selection_summary,
+)
 
 
 def test_parse_filters_composes_steps_and_names_bad_ones() -> None:
@@ -45,6 +54,30 @@ def test_ood_filter_drops_samples_far_from_their_class() -> None:
     # a class-1-looking image meant as class 0 is out of its class's distribution
     assert frame["passed"].tolist() == [True, True, False]
     assert frame.loc[2, "ood_distance"] > 5 * frame.loc[0, "ood_distance"] + 1
+
+
+def test_ood_threshold_is_calibrated_out_of_fold_so_held_out_real_images_pass() -> None:
+    # few images per class in many dimensions (20 in 200, like 50 in 512 judge features): in-sample distances are
+    # smaller than a new image's, so a threshold calibrated on them rejects new real images of the same classes
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 200, generator=g) * 3
+
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.arange(3).repeat_interleave(n)
+        return centres[labels] + torch.randn(len(labels), 200, generator=g), labels
+
+    real, real_labels = draw(20)
+    held_out, held_labels = draw(20)
+    held_d, _ = mahalanobis_distances(real, real_labels, held_out, held_labels, 3)
+    in_sample = _mahalanobis(real.double(), real_labels, *_mahalanobis_fit(real.double(), real_labels, 3))
+    assert (held_d <= torch.quantile(in_sample, 0.95)).float().mean() < 0.1  # what the in-sample rule kept
+    frame = apply_filters([FilterStep("ood", 0.95)], fake_labels=held_labels, num_classes=3, fake_features=held_out,
+                          real_features=real, real_labels=real_labels)  # fmt: skip
+    assert frame["passed"].mean() > 0.8
+    swapped = (held_labels + 1) % 3  # the same images meant as another class are still dropped
+    frame = apply_filters([FilterStep("ood", 0.95)], fake_labels=swapped, num_classes=3, fake_features=held_out,
+                          real_features=real, real_labels=real_labels)  # fmt: skip
+    assert not frame["passed"].any()
 
 
 def test_energy_filter_uses_the_real_images_quantile() -> None:
