@@ -77,5 +77,6 @@ def test_a_finished_backbone_is_reused_only_with_the_same_start(tmp_path: Path) 
 
     common = {"backbone": "resnet18", "image_size": 16, "epochs": 1, "batch_size": 4, "seed": 0, "make_trainer": never}
     assert pretrain_ssl_backbone([], out, **common) == out
-    with pytest.raises(ConfigError, match="pretrained from scratch; this study starts it from ImageNet weights"):
-        pretrain_ssl_backbone([], out, pretrained=True, **common)
+    local = str(tmp_path / "imagenet.safetensors")  # a local weights file: refused before any model is built
+    with pytest.raises(ConfigError, match=f"pretrained from scratch; this study starts it from {local}"):
+        pretrain_ssl_backbone([], out, weights_path=local, **common)
