@@ -1,7 +1,7 @@
 """skinsynth: does synthetic data from a generative model help a few-shot or long-tailed skin-lesion classifier?
 
 ``skinsynth.data`` (records, readers, splits, the datamodule), ``skinsynth.models`` (classifier and generators),
-``skinsynth.callbacks`` (materialization, sample grids), ``skinsynth.budget``, ``skinsynth.pipeline`` (the staged
+``skinsynth.callbacks`` (materialization, sample grids), ``skinsynth.budget``, ``skinsynth.study`` (the staged
 study) and ``skinsynth.report``. The most used names are exported here; they are imported on first use, so
 ``import skinsynth`` stays light (torch, lightning, timm and diffusers load only when a model or the datamodule does).
 """
@@ -27,7 +27,7 @@ _EXPORTS = {
     "materialize": "skinsynth.callbacks.synthetic_dataset:materialize",
     "make_budget": "skinsynth.budget:make_budget",
     "StudyConfig": "skinsynth.config:StudyConfig",
-    "FewShotStudy": "skinsynth.pipeline:FewShotStudy",
+    "FewShotStudy": "skinsynth.study.runner:FewShotStudy",
     "SkinSynthError": "skinsynth.errors:SkinSynthError",
     "ConfigError": "skinsynth.errors:ConfigError",
     "DataError": "skinsynth.errors:DataError",

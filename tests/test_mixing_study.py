@@ -11,7 +11,7 @@ import torch
 from skinsynth.cli.fewshot import main
 from skinsynth.config import StudyConfig, parse_weights
 from skinsynth.errors import ConfigError
-from skinsynth.pipeline import generator_arms, split_budget
+from skinsynth.study.arm_specs import generator_arms, split_budget
 from tests.test_fewshot_cli import tiny_args
 
 

@@ -23,8 +23,10 @@ def test_top_level_names_are_the_real_classes() -> None:
     from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback
     from skinsynth.data.datamodule import SkinLesionDataModule
     from skinsynth.models.gan.module import ConditionalGANModule
-    from skinsynth.pipeline import FewShotStudy
+    from skinsynth.pipeline import FewShotStudy as FormerPath
+    from skinsynth.study.runner import FewShotStudy
 
+    assert FormerPath is FewShotStudy  # the module before the study became a package still imports
     assert skinsynth.SkinLesionDataModule is SkinLesionDataModule
     assert skinsynth.ConditionalGANModule is ConditionalGANModule
     assert skinsynth.callbacks.SyntheticDatasetCallback is SyntheticDatasetCallback

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from skinsynth.pipeline import device_count, launched_rank, srun_ranks, training_strategy
+from skinsynth.study.hardware import device_count, launched_rank, srun_ranks, training_strategy
 
 
 def test_device_count_reads_the_trainer_settings() -> None:

@@ -90,7 +90,7 @@ def measure_materialize(args: argparse.Namespace, name: str) -> dict:
     from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback
     from skinsynth.data import SkinLesionDataModule
     from skinsynth.models.registry import make_generator
-    from skinsynth.pipeline import training_strategy
+    from skinsynth.study.hardware import training_strategy
 
     images = args.gan_images if name == "gan" else args.ddpm_images
 

@@ -53,9 +53,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from skinsynth.config import StudyConfig, parse_arms, parse_option, parse_weights
 from skinsynth.io import atomic_write_json, atomic_write_text
-from skinsynth.pipeline import FewShotStudy
 from skinsynth.report import aggregate_seeds, markdown_table
 from skinsynth.stats import aggregate, aggregate_markdown
+from skinsynth.study.runner import FewShotStudy
 
 
 def score_synthetic_set(study: FewShotStudy, filters: list[str]) -> None:

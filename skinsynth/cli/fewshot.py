@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the study the arguments describe; returns the exit code (2 for a configuration or data error)."""
     try:
         config = resolve_config(argv)
-        from skinsynth.pipeline import FewShotStudy, run_seeds
+        from skinsynth.study.runner import FewShotStudy, run_seeds
 
         if config.seeds:
             run_seeds(config)

@@ -94,6 +94,9 @@ class SkinLesionDataModule(L.LightningDataModule):
             ignored when ``records`` is given.
         data_dir: the dataset's folder. For ``toy`` it is where the set is generated (default: a cache folder).
         records: already-read records to use instead of ``dataset``/``data_dir``.
+        split: the split to use (e.g. :meth:`Split.load <skinsynth.data.splits.Split.load>` of a study's
+            ``split.csv``); the datamodule then never splits, and its records are the split's. ``None``: split the
+            records as ``shots``, ``val_fraction``, ``pool_fraction`` and ``seed`` say.
         mode: ``fewshot``, ``real``, ``synthetic``, ``mixed`` or ``unlabeled`` (module docstring).
         shots: training images per class (required for ``fewshot``; optional for ``mixed``/``synthetic``).
         val_fraction: share of the non-training data (few-shot) or of all groups (stratified) that goes to val.
@@ -125,6 +128,7 @@ class SkinLesionDataModule(L.LightningDataModule):
         data_dir: str | Path | None = None,
         records: LesionRecords | None = None,
         *,
+        split: Split | None = None,
         mode: Mode = "fewshot",
         shots: int | None = None,
         val_fraction: float = 0.2,
@@ -171,15 +175,16 @@ class SkinLesionDataModule(L.LightningDataModule):
         test_data_dir = str(test_data_dir) if test_data_dir is not None else None
         run_dir = str(run_dir) if run_dir is not None else None
         synthetic_dirs = [str(d) for d in synthetic_dirs]
-        self.save_hyperparameters(ignore=["records", "test_records"])
+        self.save_hyperparameters(ignore=["records", "test_records", "split"])
         self.dataset_name = dataset
         self.data_dir = Path(data_dir).expanduser() if data_dir is not None else None
         self.mode = mode
         self.shots = shots
         self.synthetic_dirs = [Path(d) for d in synthetic_dirs]
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self._records = records
-        self._test_records = test_records
+        self._records = split.records if split is not None else records
+        self._test_records = None if split is not None else test_records
+        self._given_split = split
         self.split: Split | None = None
         self.synthetic: list[SyntheticDataset] = []
         self.train_records: LesionRecords | None = None
@@ -239,7 +244,9 @@ class SkinLesionDataModule(L.LightningDataModule):
         return records
 
     def make_split(self) -> Split:
-        """Split the real records as the mode and options say (deterministic for ``seed``)."""
+        """The split given to the constructor, else the real records split as the options say (deterministic)."""
+        if self._given_split is not None:
+            return self._given_split
         records = self.load_records()
         test_records = self._load_test_records()
         if self.hparams.on_bad_image == "skip":

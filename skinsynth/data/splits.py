@@ -91,6 +91,59 @@ class Split:
 
         return atomic_write_csv(self.frame, path)
 
+    @classmethod
+    def load(cls, path: str | Path, records: LesionRecords, test_records: LesionRecords | None = None) -> Split:
+        """The split stored at ``path`` (a run directory's ``split.csv``), over ``records`` and external test records.
+
+        The file decides, not a seed: every image of the records must be in it with its class, and every image in it
+        must be in the records.
+
+        Raises:
+            DataError: the file is unreadable, lacks a column, names an unknown split, or does not describe exactly
+                these images with these classes (the data changed since it was written); the message names the file.
+        """
+        path = Path(path)
+        combined = LesionRecords.concat([records, test_records]) if test_records is not None else records
+        try:
+            stored = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise DataError(f"cannot read the split file {str(path)!r}: {error}") from error
+        missing = [c for c in ("image_id", "label", "split") if c not in stored.columns]
+        if missing:
+            raise DataError(f"split file {str(path)!r} lacks column(s) {missing}; it needs image_id, label and split")
+        known = (*SPLITS, POOL, "unused")
+        bad = sorted(set(stored["split"]) - set(known))
+        if bad:
+            raise DataError(f"split file {str(path)!r} names unknown split(s) {bad}; allowed: {', '.join(known)}")
+        if stored["image_id"].duplicated().any():
+            twice = sorted(stored.loc[stored["image_id"].duplicated(), "image_id"])
+            raise DataError(f"split file {str(path)!r} lists image(s) twice: {preview(twice)}")
+        frame = combined.frame.assign(image_id=combined.frame["image_id"].astype(str))
+        stored = stored.set_index("image_id")
+        absent = sorted(set(stored.index) - set(frame["image_id"]))
+        unlisted = sorted(set(frame["image_id"]) - set(stored.index))
+        if absent or unlisted:
+            what = (
+                f"{len(absent)} image(s) not in the data"
+                if absent
+                else f"{len(unlisted)} image(s) of the data not in it"
+            )
+            raise DataError(
+                f"split file {str(path)!r} does not describe this data ({what}: {preview(absent or unlisted)}); the "
+                "data changed since the split was written"
+            )
+        labels = stored.loc[frame["image_id"], "label"].to_numpy()
+        relabelled = frame.loc[labels != frame["code"].to_numpy(), "image_id"].tolist()
+        if relabelled:
+            raise DataError(
+                f"split file {str(path)!r} gives {len(relabelled)} image(s) another class than the data does: "
+                f"{preview(relabelled)}"
+            )
+        assignment = pd.Series(stored.loc[frame["image_id"], "split"].to_numpy(), index=frame.index, dtype=object)
+        split = cls(combined, assignment, "stored", {"file": str(path)})
+        split.audit()
+        return split
+
     def matches(self, path: str | Path) -> bool:
         """Whether the split stored at ``path`` assigns exactly the same images to the same splits."""
         stored = pd.read_csv(path, dtype=str, keep_default_na=False)

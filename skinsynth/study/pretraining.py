@@ -102,7 +102,7 @@ def pretrain_generator(
     """
     from skinsynth.errors import ConfigError
     from skinsynth.io import atomic_write_json
-    from skinsynth.pipeline import generator_checkpoint
+    from skinsynth.study.hardware import generator_checkpoint
 
     datamodule.setup("fit")
     settings = {"epochs": epochs, "images": sorted(datamodule.train_records.frame["image_id"].astype(str))}

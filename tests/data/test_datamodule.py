@@ -149,3 +149,20 @@ def test_real_ham10000_fifty_shot_split() -> None:
     assert not train_lesions & other_lesions
     batch = next(iter(dm.train_dataloader()))
     assert batch["image"].shape == (32, 3, 32, 32)
+
+
+def test_a_given_split_is_used_as_it_is_and_never_redrawn(toy_dir: Path, tmp_path: Path) -> None:
+    from skinsynth.data.splits import Split
+
+    made = _dm(toy_dir, seed=0)
+    made.setup("fit")
+    path = made.split.to_csv(tmp_path / "split.csv")
+    # seed 5 would draw other shots; the given split decides, and train is exactly its train rows
+    dm = _dm(toy_dir, seed=5, split=Split.load(path, made.split.records))
+    dm.setup("fit")
+    assert dm.split.strategy == "stored"
+    assert sorted(dm.train_records.frame["image_id"]) == sorted(made.train_records.frame["image_id"])
+    assert len(dm.datasets["test"]) == len(made.split.records_for("test"))
+    redrawn = _dm(toy_dir, seed=5)
+    redrawn.setup("fit")
+    assert sorted(redrawn.train_records.frame["image_id"]) != sorted(made.train_records.frame["image_id"])

@@ -135,3 +135,48 @@ def test_pool_split_rejects_fractions_that_leave_no_portion(ham_like_records: Le
         few_shot(ham_like_records, 6, pool=1.0, val_fraction=0.5, test_fraction=0.5)
     with pytest.raises(DataError, match="too few for val"):
         few_shot(ham_like_records, 20, pool=1.0, val_fraction=0.45, test_fraction=0.45)
+
+
+def test_a_stored_split_loads_back_exactly_and_decides_over_the_seed(ham_like_records: LesionRecords, tmp_path) -> None:
+    from skinsynth.data.splits import Split
+
+    made = few_shot(ham_like_records, 4, seed=0, pool=1.0, test_fraction=0.3)
+    path = made.to_csv(tmp_path / "split.csv")
+    loaded = Split.load(path, ham_like_records)
+    assert loaded.strategy == "stored" and loaded.params == {"file": str(path)}
+    assert loaded.assignment.tolist() == made.assignment.tolist()
+    pd.testing.assert_frame_equal(loaded.audit(), made.audit())
+    # the file is the authority: move one whole lesion from test to val and the loaded split follows it
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    group = frame.loc[frame["split"] == "test", "group"].iloc[0]
+    frame.loc[frame["group"] == group, "split"] = "val"
+    frame.to_csv(path, index=False)
+    moved = Split.load(path, ham_like_records)
+    assert (moved.frame.loc[moved.frame["group"] == group, "split"] == "val").all()
+    assert (moved.assignment != made.assignment).sum() == (made.frame["group"] == group).sum() == 2
+
+
+def test_a_stored_split_that_does_not_describe_the_data_is_refused_by_name(
+    ham_like_records: LesionRecords, tmp_path
+) -> None:
+    from skinsynth.data.splits import Split
+
+    path = few_shot(ham_like_records, 4, seed=0).to_csv(tmp_path / "split.csv")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cases = {
+        "lacks column": frame.drop(columns="label"),
+        "unknown split": frame.assign(split=frame["split"].replace({"val": "validation"})),
+        "image\\(s\\) of the data not in it": frame.iloc[1:],
+        "image\\(s\\) not in the data": pd.concat([frame, frame.iloc[:1].assign(image_id="GHOST")]),
+        "another class": frame.assign(label=frame["label"].replace({"df": "vasc"})),
+        "twice": pd.concat([frame, frame.iloc[:1]]),
+    }
+    for message, broken in cases.items():
+        broken.to_csv(path, index=False)
+        with pytest.raises(DataError, match=f"split file '{path}'.*{message}"):
+            Split.load(path, ham_like_records)
+    leaking = frame.copy()  # one image of a two-image lesion moved: the audit refuses the leak
+    leaking.loc[leaking.index[0], "split"] = "test" if leaking.loc[leaking.index[0], "split"] != "test" else "val"
+    leaking.to_csv(path, index=False)
+    with pytest.raises(DataError, match="span more than one split"):
+        Split.load(path, ham_like_records)

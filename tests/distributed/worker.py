@@ -26,7 +26,7 @@ LOGGED = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")  # test metrics 
 
 
 def trainer(devices: int, out: Path, module: object = None, **options: object) -> L.Trainer:
-    from skinsynth.pipeline import training_strategy
+    from skinsynth.study.hardware import training_strategy
 
     strategy = training_strategy(module, "cpu", devices) if module is not None else "auto"
     strategy = "ddp" if strategy == "auto" and devices > 1 else strategy  # what the study's Trainer picks
@@ -146,7 +146,7 @@ class RecordingCheckpointIO(TorchCheckpointIO):
 def generator(out: Path, data: Path, devices: int, name: str) -> None:
     """One epoch (two batches) of generator training; the checkpoint is written once, weights agree across ranks."""
     from skinsynth.models.registry import make_generator
-    from skinsynth.pipeline import generator_checkpoint
+    from skinsynth.study.hardware import generator_checkpoint
 
     L.seed_everything(0, verbose=False)
     dm = SkinLesionDataModule("ham10000", data, mode="fewshot", shots=4, image_size=16, batch_size=4, seed=0,

@@ -148,7 +148,7 @@ def test_generator_checkpoint_must_match_vocabulary_and_resolution(tmp_path: Pat
 
 
 def test_generator_checkpoint_is_rewritten_every_epoch_so_an_interrupted_run_can_resume(tmp_path: Path) -> None:
-    from skinsynth.pipeline import generator_checkpoint
+    from skinsynth.study.hardware import generator_checkpoint
 
     seen: list[int] = []
 

@@ -1,0 +1,192 @@
+"""Stage 2 of a study: the generator and its synthetic set.
+
+Pretrain the generator on the unlabeled pool (optional), train it on the few-shot split, materialize its budget as the
+synthetic set (``synthetic/<set>/``); the oracle draws real pool images instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from skinsynth.errors import ConfigError
+from skinsynth.io import atomic_write_json
+from skinsynth.study.context import StudyContext
+from skinsynth.study.hardware import barrier, generator_checkpoint, launched_rank
+from skinsynth.study.run_dir import sha256_file
+
+
+def run_generator(ctx: StudyContext) -> Path:
+    """Train the generator on the few-shot training split and materialize its budget; returns the folder.
+
+    Resumes: a finished generator (its ``last.ckpt`` at the final epoch) is not retrained, an interrupted one
+    continues from ``last.ckpt``, and materialization completes whatever images are missing.
+    """
+    import lightning as L
+
+    from skinsynth.callbacks.sample_grid import SampleGridCallback
+    from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback, materialize
+    from skinsynth.checkpoints import load_checkpoint
+    from skinsynth.models.registry import (
+        check_checkpoint_options,
+        effective_options,
+        load_generator,
+        make_generator,
+        saved_settings,
+    )
+    from skinsynth.tracking import finish, make_logger
+
+    c, kind, name = ctx.config, ctx.config.generator, ctx.set_name()
+    folder = ctx.synthetic_dir(name)
+    budget = ctx.generated_budget()
+    if kind == "oracle":  # the positive control: real pool images of the asked-for class, nothing to train
+        from skinsynth.data.oracle import materialize_oracle
+
+        if launched_rank() == 0:
+            materialize_oracle(ctx.split.records_for("pool"), budget, folder, c.image_size, c.seed)
+        barrier()
+        print(f"[skinsynth] oracle: {sum(budget.values())} real pool images as its synthetic set ({folder})")
+        return folder
+    ckpt_dir = ctx.run_dir / "checkpoints" / f"generator-{name}"
+    last = ckpt_dir / "last.ckpt"
+    # the checkpoint is recorded relative to the run directory, so a moved or copied study still matches
+    options = {
+        "generator_name": name,
+        "class_codes": ctx.class_codes,
+        "study_seed": c.seed,
+        "batch_size": c.sample_batch_size,
+        "progress": c.progress_bar,
+        "checkpoint": last.relative_to(ctx.run_dir).as_posix(),
+    }
+    gen_options = ctx.generator_options()
+    start = pretrained_generator(ctx)
+    if start is not None:  # fine-tune the pool-pretrained generator class-conditionally
+        gen_options["init_checkpoint"] = str(start)
+        check_start(ctx, ckpt_dir, start)
+    if last.is_file():
+        saved = load_checkpoint(last)
+        # every setting, not only the ones given now: a resumed run must continue the same model
+        requested = effective_options(kind, gen_options)
+        check_checkpoint_options(last, saved_settings(kind, saved.get("hyper_parameters", {})), requested)
+        if saved.get("epoch", -1) + 1 >= c.gen_epochs:
+            print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
+            if launched_rank() == 0:  # one process completes the set; launched peers wait for it
+                model = load_generator(kind, last, ctx.class_codes, c.image_size, requested)
+                materialize(model.to(ctx.sampling_device()), budget, folder, image_size=c.image_size, **options)
+            barrier()
+            return folder
+    started = time.perf_counter()
+    L.seed_everything(c.seed, workers=True, verbose=False)
+    dm = ctx.datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
+    model = make_generator(kind, class_codes=ctx.class_codes, image_size=c.image_size, **gen_options)
+    dm.setup("fit")
+    model.set_training_records(dm.train_records)  # e.g. the LDM's per-image captions follow the row order
+    logger = make_logger(
+        c.logger,
+        run_dir=ctx.run_dir,
+        name=f"generator-{name}",
+        group=c.name,
+        project=c.wandb_project,
+        config={**c.to_dict(), "arm": f"generator-{name}"},
+    )
+    materializer = SyntheticDatasetCallback(folder, budget, **options)
+    grids = SampleGridCallback(ctx.run_dir / "grids" / name, ctx.class_codes, c.grid_every, seed=c.seed)
+    trainer = ctx.unsupervised_trainer(
+        model,
+        max_epochs=c.gen_epochs,
+        logger=logger,
+        callbacks=[generator_checkpoint(ckpt_dir), grids, materializer],
+    )
+    print(f"[skinsynth] generator {name!r}: training on the {c.shots or 'all'}-shot split for {c.gen_epochs} epoch(s)")
+    trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.is_file() else None)
+    if trainer.global_rank == 0:
+        from skinsynth.tracking import artifact_name, log_model_artifact
+
+        described = {"generator": name, "study": c.name, "seed": c.seed, "epochs": c.gen_epochs}
+        log_model_artifact(logger, f"{artifact_name(c.name, c.seed, name)}-generator", last, described)
+    finish(logger)
+    seconds = time.perf_counter() - started
+    print(f"[skinsynth] generator {name!r}: trained and materialized {sum(budget.values())} images in {seconds:.0f} s")
+    atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
+    return folder
+
+
+def check_start(ctx: StudyContext, ckpt_dir: Path, start: Path) -> None:
+    """Record (or, resuming, compare) the SHA-256 of the checkpoint the generator was fine-tuned from.
+
+    The set is named ``<gen>-pretrained`` whichever file ``--pretrained-generator`` gives, so another file in the
+    same run directory must not continue, or reuse, the generator started from the first.
+    """
+    record = ckpt_dir / "init.json"
+    digest = sha256_file(start)
+    if record.is_file():
+        saved = json.loads(record.read_text())
+        if saved.get("sha256") != digest:
+            raise ConfigError(
+                f"the generator in {str(ckpt_dir)!r} was fine-tuned from another checkpoint ({saved.get('path')}, "
+                f"SHA-256 {str(saved.get('sha256'))[:12]}…) than {str(start)!r}; use a new --run-dir"
+            )
+    elif launched_rank() == 0:
+        atomic_write_json({"path": str(start), "sha256": digest}, record)
+
+
+def pretrained_generator(ctx: StudyContext) -> Path | None:
+    """The pool-pretrained generator checkpoint the few-shot generator starts from (``None``: from scratch).
+
+    ``--pretrained-generator PATH`` is checked against this study's split (no val/test image may have been in
+    its pretraining); ``--pretrain-epochs N`` pretrains here, unconditionally on the pool and the few-shot
+    images with labels hidden (``checkpoints/pretrain-<gen>/last.ckpt``, resumable).
+    """
+    import lightning as L
+
+    from skinsynth.models.registry import make_generator
+    from skinsynth.study.pretraining import check_pretrained_images, finished_epochs, pretrain_generator
+
+    c = ctx.config
+    if c.pretrained_generator:
+        path = Path(c.pretrained_generator).expanduser().resolve()
+        held_out = {str(i) for s in ("val", "test") for i in ctx.split.records_for(s).frame["image_id"]}
+        seen = check_pretrained_images(path, held_out)
+        print(
+            f"[skinsynth] generator: fine-tuning {path}"
+            + (
+                f" (pretrained on {seen} images, none of them in val or test)"
+                if seen is not None
+                else " (no pretraining.json beside it: its images are not checked)"
+            )
+        )
+        return path
+    if not c.pretrain_epochs:
+        return None
+    ckpt_dir = ctx.run_dir / "checkpoints" / f"pretrain-{c.generator}"
+    dm = ctx.datamodule("unlabeled", batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
+    # the pretraining trains every weight from scratch: adapters (finetune=lora) belong to the fine-tuning
+    options = {k: v for k, v in ctx.generator_options().items() if k not in ("finetune", "init_checkpoint")}
+    options["unconditional"] = True
+    last = ckpt_dir / "last.ckpt"
+    if last.is_file():  # resumed or reused: it must be the model these settings describe
+        from skinsynth.checkpoints import load_checkpoint
+        from skinsynth.models.registry import check_checkpoint_options, effective_options, saved_settings
+
+        saved = saved_settings(c.generator, load_checkpoint(last).get("hyper_parameters", {}))
+        check_checkpoint_options(last, saved, effective_options(c.generator, options))
+    L.seed_everything(c.seed, workers=True, verbose=False)
+    model = make_generator(c.generator, class_codes=ctx.class_codes, image_size=c.image_size, **options)
+    if finished_epochs(last) >= c.pretrain_epochs:
+        print(f"[skinsynth] generator {c.generator!r}: reusing its finished pool pretraining ({last})")
+    else:
+        print(
+            f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
+            "epoch(s), labels hidden"
+        )
+    started = time.perf_counter()
+    last = pretrain_generator(
+        model, dm, ckpt_dir, epochs=c.pretrain_epochs, make_trainer=lambda **a: ctx.unsupervised_trainer(model, **a)
+    )
+    if launched_rank() == 0 and not (ckpt_dir / "timing.json").is_file():
+        atomic_write_json(
+            {"wall_time_s": time.perf_counter() - started, "epochs": c.pretrain_epochs}, ckpt_dir / "timing.json"
+        )
+    barrier()
+    return last
