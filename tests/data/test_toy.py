@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from skinsynth.classes import HAM10000
-from skinsynth.data.sources import read_source, toy
+from skinsynth.data.sources import read_source
 from skinsynth.data.sources.ham10000 import METADATA_FILE, read_ham10000
 from skinsynth.data.sources.toy import make_toy_dataset, read_toy, render_toy_image, toy_class_counts
+from skinsynth.data.sources.toy import reader as toy_reader
 from skinsynth.errors import ConfigError, DataError
 
 TINY = {"total": 70, "min_per_class": 5, "image_size": 16, "seed": 0}
@@ -51,7 +52,7 @@ def test_counts_follow_the_request(tiny_set: Path) -> None:
 
 def test_default_counts_follow_ham10000_imbalance() -> None:
     counts = toy_class_counts(10015, 1)
-    assert counts == {code: toy.HAM10000_COUNTS[code] for code in HAM10000.codes}
+    assert counts == {code: toy_reader.HAM10000_COUNTS[code] for code in HAM10000.codes}
     counts = toy_class_counts(2000, 60)
     assert sum(counts.values()) == 2000
     assert max(counts, key=counts.__getitem__) == "nv"
@@ -138,7 +139,7 @@ def test_bad_counts_raise(tmp_path: Path, counts: dict[str, int], message: str) 
 
 
 def test_interrupted_generation_leaves_no_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_save = toy._save_image
+    real_save = toy_reader._save_image
     saved: list[Path] = []
 
     def failing_save(pixels: np.ndarray, path: Path) -> None:
@@ -147,7 +148,7 @@ def test_interrupted_generation_leaves_no_metadata(tmp_path: Path, monkeypatch: 
         real_save(pixels, path)
         saved.append(path)
 
-    monkeypatch.setattr(toy, "_save_image", failing_save)
+    monkeypatch.setattr(toy_reader, "_save_image", failing_save)
     root = tmp_path / "partial"
     with pytest.raises(KeyboardInterrupt):
         make_toy_dataset(root, **TINY)
@@ -156,7 +157,7 @@ def test_interrupted_generation_leaves_no_metadata(tmp_path: Path, monkeypatch: 
     with pytest.raises(DataError):
         read_ham10000(root)
 
-    monkeypatch.setattr(toy, "_save_image", real_save)
+    monkeypatch.setattr(toy_reader, "_save_image", real_save)
     records = read_toy(root, **TINY)
     assert len(records) == TINY["total"]
     records.check_files()
