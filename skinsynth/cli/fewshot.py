@@ -66,7 +66,7 @@ HELP = {
     "ssl_batch_size": "SimCLR batch size",
     "pretrain_epochs": "pretrain the generator unconditionally on the unlabeled pool (and the few-shot images, labels "
     "hidden) for this many epochs, then fine-tune it class-conditionally on the few-shot set; its synthetic set and "
-    "arms are named <gen>-pool (gan, gan-diffaug and ddpm; needs --unlabeled-pool)",
+    "arms are named <gen>-pool (gan, gan-diffaug, ddpm and inpaint; needs --unlabeled-pool)",
     "pretrained_generator": "a generator checkpoint to fine-tune from instead (e.g. checkpoints/pretrain-<gen>/"
     "last.ckpt of another study with the same split); refused when the images it was pretrained on include this "
     "study's val or test images (pretraining.json beside it lists them); set named <gen>-pretrained",

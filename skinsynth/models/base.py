@@ -8,6 +8,7 @@ subclass only fills in those hooks.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import lightning as L
@@ -98,8 +99,15 @@ class GeneratorModule(BaseModule):
         """The draw for progress grids during training (default: :meth:`sample`)."""
         return self.sample(labels, generator)
 
-    def set_training_records(self, records: Any) -> None:
-        """Called with the training split's records before fitting (default: unused)."""
+    def set_training_records(self, records: Any, pool: Any = None) -> None:
+        """Called with the training split's records (and the unlabeled pool's, if any) before fitting and sampling.
+
+        The default ignores them; the LDM builds per-image captions, the inpainting generator takes its context images.
+        """
+
+    def write_figures(self, folder: Path, seed: int = 0) -> list[Path]:
+        """Figures of how this generator makes its images, written to ``folder`` (default: none)."""
+        return []
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ GENERATORS: dict[str, str | None] = {
     "gan-per-class": "skinsynth.models.gan.module:ConditionalGANModule",
     "gan-diffaug": "skinsynth.models.gan.module:ConditionalGANModule",
     "ddpm": "skinsynth.models.ddpm.module:DDPMModule",
+    "inpaint": "skinsynth.models.inpaint.module:InpaintModule",  # lesions painted into real images (RePaint)
     "ldm-lora": "skinsynth.models.ldm_lora.module:LDMLoRAModule",
     "oracle": None,  # the positive control: real pool images (skinsynth.data.oracle), nothing to train
 }
@@ -47,10 +48,32 @@ def generator_class(name: str) -> type:
 STUDY_ARGUMENTS = ("num_classes", "class_codes", "image_size")
 
 
+def init_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """The named constructor arguments of ``cls``, with its bases' when it forwards ``**kwargs`` to them."""
+    parameters: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        own = inspect.signature(vars(klass)["__init__"]).parameters
+        named = {k: p for k, p in own.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and k != "self"}
+        parameters = {**named, **parameters}  # a subclass's default wins
+        if not any(p.kind == p.VAR_KEYWORD for p in own.values()):
+            break
+    return parameters
+
+
+def init_type_hints(cls: type) -> dict[str, object]:
+    """The annotations of :func:`init_parameters` (a subclass's first)."""
+    hints: dict[str, object] = {}
+    for klass in reversed(cls.__mro__):
+        if "__init__" in vars(klass):
+            hints.update(typing.get_type_hints(vars(klass)["__init__"]))
+    return {k: hints[k] for k in init_parameters(cls) if k in hints}
+
+
 def generator_option_names(name: str) -> list[str]:
     """The constructor arguments of generator ``name`` a user may set (``--gen-option KEY=VALUE``)."""
-    parameters = inspect.signature(generator_class(name).__init__).parameters
-    return [p for p in parameters if p not in ("self", *STUDY_ARGUMENTS)]
+    return [p for p in init_parameters(generator_class(name)) if p not in STUDY_ARGUMENTS]
 
 
 def check_generator_options(name: str, options: Mapping[str, object]) -> dict[str, object]:
@@ -65,7 +88,7 @@ def check_generator_options(name: str, options: Mapping[str, object]) -> dict[st
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(f"generator {name!r} has no option(s) {unknown}; valid options: {', '.join(valid)}")
-    hints = typing.get_type_hints(generator_class(name).__init__)
+    hints = init_type_hints(generator_class(name))
     coerced = dict(options)
     for key, value in options.items():
         kinds = _scalar_types(hints.get(key))
@@ -91,7 +114,7 @@ def _scalar_types(hint: object) -> set[type]:
 
 def effective_options(name: str, options: Mapping[str, object]) -> dict[str, object]:
     """Every constructor option of ``name`` as a new module would get it: defaults < registry entry < ``options``."""
-    parameters = inspect.signature(generator_class(name).__init__).parameters
+    parameters = init_parameters(generator_class(name))
     defaults = {k: parameters[k].default for k in generator_option_names(name)
                 if parameters[k].default is not inspect.Parameter.empty}  # fmt: skip
     return {**defaults, **GENERATOR_OPTIONS.get(name, {}), **options}

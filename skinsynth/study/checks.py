@@ -80,7 +80,7 @@ def check_config(config: StudyConfig) -> None:
         if GENERATORS.get(config.generator) is None or not supports_pretraining(generator_class(config.generator)):
             raise ConfigError(
                 f"generator {config.generator!r} has no unconditional pretraining; --pretrain-epochs and "
-                "--pretrained-generator work with gan, gan-diffaug and ddpm"
+                "--pretrained-generator work with gan, gan-diffaug, ddpm and inpaint"
             )
         from skinsynth.models.registry import GENERATOR_OPTIONS
 

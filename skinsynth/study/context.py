@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from skinsynth.study.arm_specs import Arm
 
 
+#: The inpainting generator's post-selection when no ``--filter`` is given (the long-tail inpainting paper's OOD
+#: post-selection): class-conditional Mahalanobis distance in the real-only arm's features, 95th percentile.
+DEFAULT_INPAINT_FILTER = "ood:0.95"
+
+
 class StudyContext:
     """One study's settings (``config``) and what its data stage found (``records``, ``split``, ``class_codes``)."""
 
@@ -95,6 +100,8 @@ class StudyContext:
         c = self.config
         if c.generator == "oracle":
             return None
+        if c.generator == "inpaint" and not c.filter and "real" in c.baselines:
+            return DEFAULT_INPAINT_FILTER  # painted lesions are post-selected unless a --filter says otherwise
         return (c.filter or "none") if (c.filter or c.oversample_factor > 1) else None
 
     def budget(self) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from skinsynth.errors import ConfigError
 from skinsynth.io import atomic_write_json
@@ -73,7 +74,9 @@ def run_generator(ctx: StudyContext) -> Path:
             print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
             if launched_rank() == 0:  # one process completes the set; launched peers wait for it
                 model = load_generator(kind, last, ctx.class_codes, c.image_size, requested)
+                model.set_training_records(ctx.split.records_for("train"), pool=ctx.split.records_for("pool"))
                 materialize(model.to(ctx.sampling_device()), budget, folder, image_size=c.image_size, **options)
+                write_generator_figures(ctx, model, name)
             barrier()
             return folder
     started = time.perf_counter()
@@ -81,7 +84,8 @@ def run_generator(ctx: StudyContext) -> Path:
     dm = ctx.datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
     model = make_generator(kind, class_codes=ctx.class_codes, image_size=c.image_size, **gen_options)
     dm.setup("fit")
-    model.set_training_records(dm.train_records)  # e.g. the LDM's per-image captions follow the row order
+    # the LDM's per-image captions follow the row order; the inpainting generator paints into these images
+    model.set_training_records(dm.train_records, pool=ctx.split.records_for("pool"))
     logger = make_logger(
         c.logger,
         run_dir=ctx.run_dir,
@@ -105,11 +109,19 @@ def run_generator(ctx: StudyContext) -> Path:
 
         described = {"generator": name, "study": c.name, "seed": c.seed, "epochs": c.gen_epochs}
         log_model_artifact(logger, f"{artifact_name(c.name, c.seed, name)}-generator", last, described)
+    if trainer.global_rank == 0:
+        write_generator_figures(ctx, model, name)
     finish(logger)
     seconds = time.perf_counter() - started
     print(f"[skinsynth] generator {name!r}: trained and materialized {sum(budget.values())} images in {seconds:.0f} s")
     atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
     return folder
+
+
+def write_generator_figures(ctx: StudyContext, model: Any, name: str) -> None:
+    """The generator's own figures (the inpainting generator: source, mask, result per class) in ``grids/<set>/``."""
+    for path in model.write_figures(ctx.run_dir / "grids" / name, seed=ctx.config.seed):
+        print(f"[skinsynth] generator {name!r}: {path}")
 
 
 def check_start(ctx: StudyContext, ckpt_dir: Path, start: Path) -> None:

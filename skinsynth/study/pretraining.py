@@ -153,7 +153,7 @@ def check_pretrained_images(checkpoint: Path, held_out: set[str]) -> int | None:
 
 def supports_pretraining(model_class: type) -> bool:
     """Whether generators of ``model_class`` can pretrain unconditionally and start from a checkpoint."""
-    import inspect
+    from skinsynth.models.registry import init_parameters
 
-    parameters = inspect.signature(model_class.__init__).parameters
+    parameters = init_parameters(model_class)
     return "unconditional" in parameters and "init_checkpoint" in parameters

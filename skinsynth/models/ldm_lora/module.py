@@ -241,8 +241,8 @@ class LDMLoRAModule(GeneratorModule):
             groups.append({"params": tokens, "weight_decay": 0.0})
         return torch.optim.AdamW(groups, lr=self.hparams.lr)
 
-    def set_training_records(self, records: Any) -> None:
-        """Build the per-image captions for the training records (a no-op without ``caption_template``).
+    def set_training_records(self, records: Any, pool: Any = None) -> None:
+        """Build the per-image captions for the training records (a no-op without ``caption_template``; no pool).
 
         ``records`` is the training split's records (their row order is the dataset order, i.e. ``batch["index"]``).
         """
