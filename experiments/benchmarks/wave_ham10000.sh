@@ -9,15 +9,17 @@ seed=${1:?usage: wave_ham10000.sh SEED [RUN_ROOT]}
 root=${2:-runs/bench-wave}
 study=(python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data/ham10000 --seeds "$seed"
        --shots 50 --image-size 64 --epochs 30 --val-fraction 0.1 --run-root "$root" --baselines real
-       --gen-epochs 50 --unlabeled-pool 1 --oversample-factor 2 --ssl-epochs 5 --pretrain-epochs 3 --only-arms none)
+       --gen-epochs 50 --unlabeled-pool 1 --oversample-factor 2 --ssl-epochs 5 --pretrain-epochs 2 --only-arms none)
 step() { echo "== seed $seed: $* ($(date -u +%H:%M:%S))"; "${study[@]}" "$@"; }
 # 1. the GAN: synthetic weight 0.25 / 0.5 / 1 and the post-selection ablation (#12)
-step --generators gan --synthetic-weight 0.25,0.5,1 --filters confidence:0.5,dedupe:0.95,energy:0.95
-# 2. the CVAE's quality evidence and its real+cvae arm (#12)
-step --generators cvae
-# 3. the pool: SimCLR backbone (ssl) and the pool-pretrained GAN, with and without it (#13)
+step --generators gan --synthetic-weight 0.25,0.5,1 --filters confidence:0.5,ood:0.95,dedupe:0.95
+# 2. the pool (#13): the pool-pretrained GAN, then the SimCLR backbone (ssl) and the two combined
+step --generators gan-pool
+step --baselines real,ssl
 step --baselines real,ssl --generators gan-pool
-# 4. the positive control (#12) and the two-stage schedule
+# 3. the positive control (#12), the CVAE's arm, the energy filter and the two-stage schedule
 step --generators oracle
+step --generators cvae
+step --generators gan --filters energy:0.95
 step --generators gan --two-stage 0.3
 echo "== seed $seed: done ($(date -u +%H:%M:%S))"
