@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from skinsynth.study.arm_specs import BASELINE_ARMS, Arm, generator_arms, split_budget
 from skinsynth.study.checks import check_config
-from skinsynth.study.hardware import device_count, generator_checkpoint, launched_rank, srun_ranks, training_strategy
+from skinsynth.study.hardware import (
+    device_count,
+    generator_checkpoint,
+    launched_rank,
+    module_trainer_arguments,
+    srun_ranks,
+)
 from skinsynth.study.runner import FewShotStudy, run_seeds
 
 __all__ = [
@@ -20,8 +26,8 @@ __all__ = [
     "generator_arms",
     "generator_checkpoint",
     "launched_rank",
+    "module_trainer_arguments",
     "run_seeds",
     "split_budget",
     "srun_ranks",
-    "training_strategy",
 ]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from skinsynth.study.hardware import device_count, launched_rank, srun_ranks, training_strategy
+from skinsynth.study.hardware import device_count, launched_rank, module_trainer_arguments, srun_ranks
 
 
 def test_device_count_reads_the_trainer_settings() -> None:
@@ -13,12 +11,16 @@ def test_device_count_reads_the_trainer_settings() -> None:
     assert device_count("gpu", "0,1") == 2 and device_count("gpu", "[0, 2, 3]") == 3
 
 
-def test_the_gan_gets_unused_parameter_search_only_with_several_processes() -> None:
-    gan, other = SimpleNamespace(ddp_find_unused_parameters=True), SimpleNamespace()
-    assert training_strategy(gan, "cpu", "2") == "ddp_find_unused_parameters_true"
-    assert training_strategy(gan, "cpu", "1", num_nodes=2) == "ddp_find_unused_parameters_true"
-    assert training_strategy(gan, "cpu", "1") == "auto"
-    assert training_strategy(other, "cpu", "2") == "auto"
+def test_the_gan_asks_for_unused_parameter_search_only_with_several_processes() -> None:
+    from skinsynth.models.registry import make_generator
+
+    gan = make_generator("gan", class_codes=["mel", "nv"], image_size=16)
+    cvae = make_generator("cvae", class_codes=["mel", "nv"], image_size=16)
+    several = module_trainer_arguments(gan, "cpu", "2")
+    assert several == {"gradient_clip_val": None, "strategy": "ddp_find_unused_parameters_true"}
+    assert module_trainer_arguments(gan, "cpu", "1", num_nodes=2)["strategy"] == "ddp_find_unused_parameters_true"
+    assert module_trainer_arguments(gan, "cpu", "1") == {"gradient_clip_val": None}  # manual optimization
+    assert module_trainer_arguments(cvae, "cpu", "2") == {} and module_trainer_arguments(None, "cpu", "2") == {}
 
 
 def test_launched_rank_comes_from_the_launcher_environment(monkeypatch) -> None:

@@ -90,7 +90,7 @@ def measure_materialize(args: argparse.Namespace, name: str) -> dict:
     from skinsynth.callbacks.synthetic_dataset import SyntheticDatasetCallback
     from skinsynth.data import SkinLesionDataModule
     from skinsynth.models.registry import make_generator
-    from skinsynth.study.hardware import training_strategy
+    from skinsynth.study.hardware import module_trainer_arguments
 
     images = args.gan_images if name == "gan" else args.ddpm_images
 
@@ -111,9 +111,9 @@ def measure_materialize(args: argparse.Namespace, name: str) -> dict:
     budget = {code: images // len(CODES) + (i < images % len(CODES)) for i, code in enumerate(CODES)}
     callback = TimedMaterialization(Path(args.out) / "synthetic", budget, name, CODES, batch_size=64, progress=False)
     trainer = L.Trainer(accelerator="cpu", devices=args.devices, max_steps=1, limit_val_batches=0,
-                        strategy=training_strategy(model, "cpu", args.devices), callbacks=[callback], logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        default_root_dir=args.out)  # fmt: skip
+                        callbacks=[callback], logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=args.out,
+                        **module_trainer_arguments(model, "cpu", args.devices))  # fmt: skip
     trainer.fit(model, datamodule=dm)
     return {"rank": trainer.global_rank, "images": images, "seconds": callback.seconds,
             "images_per_s": images / callback.seconds}  # fmt: skip

@@ -67,7 +67,8 @@ def main() -> None:
         trainer.fit(model, train_dataloaders=dm.train_dataloader())
         train_seconds = time.perf_counter() - start
         labels = torch.arange(len(codes)).repeat(args.images // len(codes) + 1)[: args.images]
-        model.sample(labels[:64], [torch.Generator().manual_seed(i) for i in range(64)])  # warm-up
+        warm = labels[: min(64, args.images)]  # warm-up, at most one sampling batch
+        model.sample(warm, [torch.Generator().manual_seed(i) for i in range(len(warm))])
         start = time.perf_counter()
         for first in range(0, args.images, 64):
             batch = labels[first : first + 64]

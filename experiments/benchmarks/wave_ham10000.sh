@@ -13,9 +13,8 @@ study=(python experiments/benchmarks/study_ham10000.py --data-dir ../shared/data
 step() { echo "== seed $seed: $* ($(date -u +%H:%M:%S))"; "${study[@]}" "$@"; }
 # 1. the GAN: synthetic weight 0.25 / 0.5 / 1 and the post-selection ablation (#12)
 step --generators gan --synthetic-weight 0.25,0.5,1 --filters confidence:0.5,ood:0.95,dedupe:0.95
-# 2. the pool (#13): the pool-pretrained GAN, then the SimCLR backbone (ssl) and the two combined
-step --generators gan-pool
-step --baselines real,ssl
+# 2. the pool (#13): the SimCLR backbone (ssl), the pool-pretrained GAN, and the two combined. (The baselines run
+#    before the generator in one study; a step without a generator cannot take --oversample-factor.)
 step --baselines real,ssl --generators gan-pool
 # 3. the positive control (#12), the CVAE's arm, the energy filter and the two-stage schedule
 step --generators oracle

@@ -40,6 +40,17 @@ class BaseModule(L.LightningModule):
     def configure_metrics(self) -> None:
         """Build the metric collections."""
 
+    def trainer_arguments(self, processes: int, precision: str) -> dict[str, Any]:
+        """Trainer arguments this module needs, merged over the runner's own (as anomalib's Engine does).
+
+        Args:
+            processes: training processes (devices × nodes) the runner will start.
+            precision: the runner's Lightning precision; a module that cannot train in it raises ``ConfigError``.
+
+        The default needs nothing.
+        """
+        return {}
+
 
 RandomSource = torch.Generator | Sequence[torch.Generator] | None
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from skinsynth.config import StudyConfig
 from skinsynth.io import atomic_write_json
-from skinsynth.study.hardware import launched_rank, training_strategy
+from skinsynth.study.hardware import launched_rank, module_trainer_arguments
 
 if TYPE_CHECKING:
     from skinsynth.data.records import LesionRecords
@@ -123,7 +123,10 @@ class StudyContext:
         return budget
 
     def unsupervised_trainer(self, model: Any, **arguments: Any) -> Any:
-        """A Trainer with the study's hardware settings for a generator or a pretraining (no validation loop)."""
+        """A Trainer with the study's hardware settings for a generator or a pretraining (no validation loop).
+
+        The module's own ``trainer_arguments`` (e.g. the GAN's DDP strategy) are merged over the settings.
+        """
         import lightning as L
 
         c = self.config
@@ -132,7 +135,6 @@ class StudyContext:
             "devices": c.devices,
             "num_nodes": c.num_nodes,
             "precision": c.precision,
-            "strategy": training_strategy(model, c.accelerator, c.devices, c.num_nodes),
             "logger": False,
             "enable_progress_bar": c.progress_bar,
             "enable_model_summary": False,
@@ -142,7 +144,8 @@ class StudyContext:
             "enable_checkpointing": True,
             "default_root_dir": str(self.run_dir),
         }
-        return L.Trainer(**{**settings, **arguments})
+        needs = module_trainer_arguments(model, c.accelerator, c.devices, c.num_nodes, c.precision)
+        return L.Trainer(**{**settings, **needs, **arguments})
 
     def generator_options(self) -> dict[str, Any]:
         """Constructor arguments of the generator: ``--gen-option`` values, plus ``--pretrained-model``.

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from skinsynth.study.context import StudyContext
-from skinsynth.study.hardware import launched_rank
+from skinsynth.study.hardware import launched_rank, module_trainer_arguments
 from skinsynth.study.run_dir import sha256_file
 
 
@@ -79,6 +79,7 @@ def fit_arm(
         limit_val_batches=c.limit_val_batches,
         limit_test_batches=c.limit_test_batches,
         default_root_dir=str(ctx.run_dir),
+        **module_trainer_arguments(model, c.accelerator, c.devices, c.num_nodes, c.precision),
     )
     length = f"{budget['max_steps']} steps" if "max_steps" in budget else f"{budget['max_epochs']} epoch(s)"
     print(f"[skinsynth] arm {name!r}: training {c.backbone} on {len(dm.train_records)} images for {length}")

@@ -91,11 +91,13 @@ def device_count(accelerator: str, devices: str | int) -> int:
     return max(torch.cuda.device_count(), 1) if gpu else 1
 
 
-def training_strategy(model: Any, accelerator: str, devices: str | int, num_nodes: int = 1) -> str:
-    """``ddp_find_unused_parameters_true`` for a module that needs it (the GAN) on several devices, else ``auto``."""
-    wants = bool(getattr(model, "ddp_find_unused_parameters", False))
-    several = device_count(accelerator, devices) * num_nodes > 1
-    return "ddp_find_unused_parameters_true" if wants and several else "auto"
+def module_trainer_arguments(
+    model: Any, accelerator: str, devices: str | int, num_nodes: int = 1, precision: str = "32-true"
+) -> dict[str, Any]:
+    """What ``model`` asks of the Trainer (its ``trainer_arguments``) for these hardware settings; ``{}`` for none."""
+    if model is None or not hasattr(model, "trainer_arguments"):
+        return {}
+    return dict(model.trainer_arguments(device_count(accelerator, devices) * num_nodes, precision))
 
 
 def generator_checkpoint(folder: Path) -> Any:

@@ -26,13 +26,13 @@ LOGGED = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")  # test metrics 
 
 
 def trainer(devices: int, out: Path, module: object = None, **options: object) -> L.Trainer:
-    from skinsynth.study.hardware import training_strategy
+    from skinsynth.study.hardware import module_trainer_arguments
 
-    strategy = training_strategy(module, "cpu", devices) if module is not None else "auto"
-    strategy = "ddp" if strategy == "auto" and devices > 1 else strategy  # what the study's Trainer picks
+    options = {**module_trainer_arguments(module, "cpu", devices), **options}  # what the study's Trainer merges
+    options.setdefault("strategy", "ddp" if devices > 1 else "auto")
     options.setdefault("logger", False)
-    return L.Trainer(accelerator="cpu", devices=devices, strategy=strategy, enable_progress_bar=False,
-                     enable_model_summary=False, default_root_dir=str(out), **options)  # fmt: skip
+    return L.Trainer(accelerator="cpu", devices=devices, enable_progress_bar=False, enable_model_summary=False,
+                     default_root_dir=str(out), **options)  # fmt: skip
 
 
 def parameter_digest(module: torch.nn.Module) -> str:

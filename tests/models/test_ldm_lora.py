@@ -145,6 +145,9 @@ def test_two_phase_schedule_trains_the_text_encoder_only_from_its_start_step(tin
     first = {n for n in text if not torch.equal(history[0][n], history[1][n])}
     second = {n for n in text if not torch.equal(history[1][n], history[2][n])}
     assert first == set() and second == text
+    # on several processes the idle adapters need DDP's unused-parameter search, which the study then merges
+    assert model.trainer_arguments(2, "32-true") == {"strategy": "ddp_find_unused_parameters_true"}
+    assert model.trainer_arguments(1, "32-true") == {} and ldm(tiny_sd_dir).trainer_arguments(2, "32-true") == {}
 
 
 def test_frozen_weights_in_bf16_keep_trainable_tensors_in_fp32(tiny_sd_dir: Path, tmp_path: Path) -> None:
@@ -167,6 +170,8 @@ def test_frozen_weights_in_bf16_keep_trainable_tensors_in_fp32(tiny_sd_dir: Path
     assert len(losses) == 1 and torch.isfinite(torch.tensor(losses[0]))
     with pytest.raises(ConfigError, match="precision 'bf16-true' would cast the LoRA adapters"):
         fit(ldm(tiny_sd_dir), tmp_path, precision="bf16-true")
+    with pytest.raises(ConfigError, match="precision '16-true' would cast"):  # the study asks before building a Trainer
+        model.trainer_arguments(1, "16-true")
 
 
 def test_structured_captions_from_metadata_and_an_attributes_csv(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -113,10 +113,18 @@ class ConditionalGANModule(GeneratorModule):
             raise ConfigError(f"init_checkpoint {init_checkpoint!r} is not a file (a GAN checkpoint to start from)")
         super().__init__(num_classes, class_codes)
         self.automatic_optimization = False
-        # D and G take turns, so each backward leaves the other's parameters unused: DDP must look for them
-        self.ddp_find_unused_parameters = True
         self.register_buffer("g_steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
+
+    def trainer_arguments(self, processes: int, precision: str) -> dict[str, Any]:
+        """No gradient clipping (Lightning's is for automatic optimization), and DDP that finds unused parameters.
+
+        D and G take turns, so each backward leaves the other's parameters unused on several processes.
+        """
+        arguments: dict[str, Any] = {"gradient_clip_val": None}
+        if processes > 1:
+            arguments["strategy"] = "ddp_find_unused_parameters_true"
+        return arguments
 
     def configure_models(self) -> None:
         """Generator(s) and discriminator(s)."""

@@ -38,6 +38,16 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 PREVIEW_STEPS = 10
 
 
+def check_adapter_precision(precision: str) -> None:
+    """Raise ``ConfigError`` for a precision that would cast the fp32 LoRA adapters to half precision."""
+    if precision in ("16-true", "bf16-true"):
+        raise ConfigError(
+            f"precision {precision!r} would cast the LoRA adapters to half precision; use 'bf16-mixed' (or "
+            "'16-mixed') with base_dtype='bfloat16' ('float16') to store the frozen weights in half precision while "
+            "the adapters stay fp32"
+        )
+
+
 class LDMLoRAModule(GeneratorModule):
     """Stable Diffusion + LoRA generator with class prompts.
 
@@ -212,18 +222,26 @@ class LDMLoRAModule(GeneratorModule):
                 parameter.data = parameter.data.float()
 
     # -- training -------------------------------------------------------------------------------------------------
+    def trainer_arguments(self, processes: int, precision: str) -> dict[str, Any]:
+        """Refuses the ``*-true`` half precisions; asks for DDP that finds unused parameters when it must.
+
+        That is the two-phase schedule on several processes: the text-encoder adapters are idle in phase 1.
+        """
+        check_adapter_precision(precision)
+        if self.two_phase() and processes > 1:
+            return {"strategy": "ddp_find_unused_parameters_true"}
+        return {}
+
+    def two_phase(self) -> bool:
+        """Whether the text-encoder adapters join later than the U-Net's (``text_encoder_start_step > 0``)."""
+        return bool(self.hparams.text_encoder_lora and self.hparams.text_encoder_start_step > 0)
+
     def setup(self, stage: str) -> None:
         """Refuse Trainer settings that would break fp32 adapters or the two-phase schedule."""
         trainer = self.trainer
-        if str(trainer.precision) in ("16-true", "bf16-true"):
-            raise ConfigError(
-                f"precision {trainer.precision!r} would cast the LoRA adapters to half precision; use "
-                "'bf16-mixed' (or '16-mixed') with --gen-option base_dtype=bfloat16 (float16) to store the frozen "
-                "weights in half precision while the adapters stay fp32"
-            )
-        two_phase = self.hparams.text_encoder_lora and self.hparams.text_encoder_start_step > 0
+        check_adapter_precision(str(trainer.precision))
         ddp_kwargs = getattr(trainer.strategy, "_ddp_kwargs", {}) or {}
-        if two_phase and trainer.world_size > 1 and not ddp_kwargs.get("find_unused_parameters"):
+        if self.two_phase() and trainer.world_size > 1 and not ddp_kwargs.get("find_unused_parameters"):
             raise ConfigError(
                 "the two-phase schedule (text_encoder_start_step > 0) leaves the text-encoder adapters unused in "
                 "phase 1, which DDP rejects; use strategy 'ddp_find_unused_parameters_true' or "
