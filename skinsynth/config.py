@@ -140,7 +140,7 @@ class StudyConfig:
         return values
 
 
-def parse_weights(value: Any, *, where: str = "--synthetic-weight") -> list[float]:
+def parse_weights(value: Any, *, where: str = "`synthetic_weight`") -> list[float]:
     """``0.5``, ``"0.25,0.5,1"`` or ``[0.25, 1]`` → a list of distinct loss weights (each finite and ≥ 0)."""
     items = value if isinstance(value, (list, tuple)) else str(value).split(",") if isinstance(value, str) else [value]
     try:

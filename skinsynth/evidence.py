@@ -166,7 +166,7 @@ def select_synthetic(
 
         raise ConfigError(
             f"post-selection {spec!r} kept none of the {len(keep)} images in {str(synthetic_dir)!r} (per class in "
-            f"{str(out_dir / f'selection-{slug}-summary.csv')!r}); loosen the filter or raise --oversample-factor"
+            f"{str(out_dir / f'selection-{slug}-summary.csv')!r}); loosen the filter or raise `oversample_factor`"
         )
     kept = synthetic.manifest[keep].copy()
     relative = os.path.relpath(Path(synthetic_dir), Path(filtered_dir))

@@ -9,6 +9,10 @@ import pytest
 
 from skinsynth import __version__
 from skinsynth.cli import main
+from skinsynth.cli.wording import cli_wording
+from skinsynth.config import StudyConfig
+from skinsynth.errors import ConfigError
+from skinsynth.study.checks import check_config
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture) -> None:
@@ -24,9 +28,23 @@ def test_version_and_unknown_command(capsys: pytest.CaptureFixture) -> None:
     assert "unknown command 'fweshot'" in capsys.readouterr().err
 
 
-def test_fewshot_errors_are_reported_with_exit_code_2(capsys: pytest.CaptureFixture) -> None:
+def test_fewshot_errors_are_reported_with_exit_code_2_in_the_words_of_the_command_line(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with pytest.raises(ConfigError, match="'ham10000' needs `data_dir`$"):  # the library names the setting's key
+        check_config(StudyConfig(dataset="ham10000"))
     assert main(["fewshot", "--dataset", "ham10000", "--logger", "none"]) == 2
-    assert "needs --data-dir" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "'ham10000' needs --data-dir" in err and "`" not in err  # the command line names its flag
+    assert main(["fewshot", "--gen-option", "lr=0.1", "--logger", "none"]) == 2
+    assert "--gen-option ['lr'] given without a --generator" in capsys.readouterr().err
+
+
+def test_cli_wording_turns_only_the_given_keys_into_flags() -> None:
+    message = "raise `oversample_factor`, set `gen_options`, call `preview_sample` or `seed`"
+    worded = cli_wording(message, ["oversample_factor", "gen_options"], renamed={"gen_options": "--gen-option"})
+    assert worded == "raise --oversample-factor, set --gen-option, call `preview_sample` or `seed`"
+    assert cli_wording("no keys here", ["seed"]) == "no keys here"
 
 
 def test_python_dash_m_runs_the_command_and_help_does_not_import_torch() -> None:

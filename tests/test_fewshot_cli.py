@@ -243,7 +243,9 @@ def test_generator_options_are_checked(tmp_path: Path, toy_dir: Path, capsys) ->
     # the same run directory with other options must not silently reuse the trained generator ...
     assert fewshot.main([*args, *tiny, "--gen-option", "guidance_scale=3"]) == 2
     err = capsys.readouterr().err
-    assert "guidance_scale: checkpoint 2.0, now 3" in err and "--gen-option guidance_scale=2.0" in err
+    assert (
+        "guidance_scale: checkpoint 2.0, now 3" in err and "generator options (--gen-option): guidance_scale=2.0" in err
+    )
     # ... nor continue it with the defaults when an option is left out
     assert fewshot.main([*args, "--gen-option", "sampling_steps=1", "--baselines", "real"]) == 2
     assert "preset: checkpoint 'tiny', now 'small'" in capsys.readouterr().err
@@ -254,7 +256,7 @@ def test_generator_options_are_checked(tmp_path: Path, toy_dir: Path, capsys) ->
 def test_ldm_lora_needs_a_diffusers_directory(tmp_path: Path, toy_dir: Path, capsys) -> None:
     args = tiny_args(tmp_path / "run", toy_dir, "--generator", "ldm-lora")
     assert fewshot.main(args) == 2
-    assert "needs --pretrained-model PATH" in capsys.readouterr().err
+    assert "ldm-lora --generator needs --pretrained-model" in capsys.readouterr().err
     assert fewshot.main([*args, "--pretrained-model", str(tmp_path)]) == 2
     assert "missing: model_index.json" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # refused before anything was written

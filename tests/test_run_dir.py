@@ -110,6 +110,6 @@ def test_unreadable_images_stop_the_study_or_are_skipped(tmp_path: Path, toy_dir
     victim.write_bytes(b"not a jpeg")
     assert main(tiny_args(tmp_path / "strict", data)) == 2
     err = capsys.readouterr().err
-    assert victim.name in err and "--on-bad-image skip" in err
+    assert victim.name in err and "set --on-bad-image to 'skip'" in err
     with pytest.warns(UserWarning, match="skipped 1 unreadable image"):
         assert main(tiny_args(tmp_path / "lenient", data, "--on-bad-image", "skip")) == 0

@@ -22,6 +22,7 @@ import sys
 import types
 import typing
 
+from skinsynth.cli.wording import cli_wording
 from skinsynth.config import StudyConfig, parse_arms, parse_option, parse_weights
 from skinsynth.errors import SkinSynthError
 from skinsynth.models.registry import generator_names
@@ -128,7 +129,7 @@ def _weights(text: str) -> list[float]:
     try:
         return parse_weights(text)
     except SkinSynthError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+        raise argparse.ArgumentTypeError(in_flags(str(error))) from error
 
 
 def _fraction_or_all(text: str) -> float:
@@ -140,7 +141,13 @@ def _key_value(text: str) -> tuple[str, object]:
     try:
         return parse_option(text)
     except SkinSynthError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+        raise argparse.ArgumentTypeError(in_flags(str(error))) from error
+
+
+def in_flags(message: str) -> str:
+    """A library message with the study settings it names written as this command's flags."""
+    keys = [field.name for field in dataclasses.fields(StudyConfig)]
+    return cli_wording(message, keys, renamed={"gen_options": "--gen-option"})
 
 
 def _base_type(annotation: object) -> type:
@@ -216,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             FewShotStudy(config).run()
     except SkinSynthError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {in_flags(str(error))}", file=sys.stderr)
         return 2
     return 0
 

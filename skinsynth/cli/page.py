@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from skinsynth.cli.wording import cli_wording
 from skinsynth.errors import SkinSynthError
 
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = write_study_page(args.run_dir)
     except SkinSynthError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {cli_wording(str(error), ['seeds'])}", file=sys.stderr)  # seeds: of skinsynth fewshot
         return 2
     print(f"[skinsynth] study page: {path}")
     return 0

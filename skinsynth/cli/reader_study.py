@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from skinsynth.cli.wording import cli_wording
 from skinsynth.errors import SkinSynthError
 
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         study = ReaderStudy.open(args.run_dir, args.generator, args.per_class, args.seed)
     except SkinSynthError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {cli_wording(str(error), ['generator', 'per_class', 'seed'])}", file=sys.stderr)
         return 2
     if args.report:
         text = study.results_markdown()

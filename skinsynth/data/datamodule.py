@@ -215,7 +215,7 @@ class SkinLesionDataModule(L.LightningDataModule):
                 self._records = read_toy(self._toy_dir(), image_size=self.hparams.image_size, **options)
             else:
                 if self.data_dir is None:
-                    raise ConfigError(f"dataset {self.dataset_name!r} needs data_dir (--data-dir)")
+                    raise ConfigError(f"dataset {self.dataset_name!r} needs `data_dir`")
                 self._records = read_source(self.dataset_name, self.data_dir)
             self._records.check_files()
         return self._records

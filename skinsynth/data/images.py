@@ -68,7 +68,7 @@ class ImageReader:
         except Exception as error:  # PIL, h5py and numpy raise many types for a bad file
             raise DataError(
                 f"cannot read image {ref!r}: {type(error).__name__}: {error}. Replace or remove the file, or leave "
-                "unreadable images out with a warning: on_bad_image='skip' (study CLI: --on-bad-image skip)."
+                "unreadable images out with a warning: set `on_bad_image` to 'skip'."
             ) from error
 
     def _read_file(self, path: str) -> Image.Image:

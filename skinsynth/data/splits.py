@@ -220,10 +220,10 @@ def _select_shots(frame: pd.DataFrame, shots: int, seed: int) -> set[str]:
                 sizes = sorted(set(table.loc[table[code] > 0, code].astype(int)))
                 message += (
                     f" and only {int(taken[code])} could be chosen without splitting a group (its groups hold "
-                    f"{sizes} image(s) each). Choose a --shots value whole groups can make up."
+                    f"{sizes} image(s) each). Choose a `shots` value whole groups can make up."
                 )
             else:
-                message += f". Lower --shots to at most {available}."
+                message += f". Lower `shots` to at most {available}."
             raise DataError(message)
     return chosen
 
@@ -373,7 +373,7 @@ def predefined(
         pool = records.subset(~is_test)
     else:
         raise DataError(
-            "a predefined split needs test_records (e.g. --test-data with the ISIC 2018 Task 3 test set) or an "
+            "a predefined split needs test_records (e.g. `test_data` with the ISIC 2018 Task 3 test set) or an "
             "official_split column in the records"
         )
     pool_frame = pool.frame

@@ -46,7 +46,7 @@ def build_backbone(
     if weights_path is not None:
         path = Path(weights_path).expanduser()
         if not path.is_file():
-            raise ConfigError(f"weights file {str(path)!r} does not exist (--weights-path)")
+            raise ConfigError(f"weights file {str(path)!r} does not exist (`weights_path`)")
         try:
             return timm.create_model(
                 name,
@@ -66,6 +66,6 @@ def build_backbone(
             raise
         raise ConfigError(
             f"could not load pretrained weights for {name!r} ({type(error).__name__}: {str(error)[:200]}). "
-            "Without network, download the weights elsewhere and pass --weights-path FILE, or put them in the "
-            "Hugging Face cache (HF_HOME) and set HF_HUB_OFFLINE=1, or train from scratch without --pretrained."
+            "Without network, download the weights elsewhere and set `weights_path` to the local file, or put them "
+            "in the Hugging Face cache (HF_HOME) and set HF_HUB_OFFLINE=1, or train from scratch without `pretrained`."
         ) from error

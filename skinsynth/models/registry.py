@@ -173,7 +173,7 @@ def load_generator(
     if int(model.hparams.get("image_size", -1)) != int(image_size):
         raise DataError(
             f"generator checkpoint {str(path)!r} makes {model.hparams.get('image_size')} px images; this study uses "
-            f"{image_size} px (--image-size)"
+            f"{image_size} px (`image_size`)"
         )
     check_checkpoint_options(path, model.hparams, options or {})
     return model
@@ -195,10 +195,10 @@ def check_checkpoint_options(
                  if k not in ignore and _differs(hparams.get(k), v)}  # fmt: skip
     if differing:
         described = "; ".join(f"{k}: checkpoint {saved!r}, now {wanted!r}" for k, (saved, wanted) in differing.items())
-        flags = " ".join(f"--gen-option {k}={saved}" for k, (saved, _) in differing.items())
+        settings = " ".join(f"{k}={saved}" for k, (saved, _) in differing.items())
         raise ConfigError(
             f"generator checkpoint {str(path)!r} was trained with other settings ({described}); to continue it, "
-            f"pass its settings ({flags}), or start a new --run-dir"
+            f"give it these generator options (`gen_options`): {settings}; or start a new `run_dir`"
         )
 
 

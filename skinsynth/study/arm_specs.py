@@ -119,7 +119,7 @@ def split_budget(budget: dict[str, Any], fraction: float) -> tuple[dict[str, Any
     interval = int(budget["val_check_interval"]) if steps else 1
     epochs = int(budget["max_steps"]) // interval if steps else int(budget["max_epochs"])
     if epochs < 2:
-        raise ConfigError(f"--two-stage needs a budget of at least 2 epochs to cut in two; this one has {epochs}")
+        raise ConfigError(f"`two_stage` needs a budget of at least 2 epochs to cut in two; this one has {epochs}")
     second = min(max(round(epochs * fraction), 1), epochs - 1)
     key, unit = ("max_steps", interval) if steps else ("max_epochs", 1)
     return {**budget, key: (epochs - second) * unit}, {**budget, key: second * unit}

@@ -32,7 +32,7 @@ def run_evidence(ctx: StudyContext, generator: str) -> dict[str, Any] | None:
         return json.loads((out / EVIDENCE_FILE).read_text())
     judge_path = ctx.run_dir / "checkpoints" / "real" / "best.ckpt"
     if not judge_path.is_file():
-        print("[skinsynth] no 'real' arm: the synthetic set is not scored (add real to --baselines)")
+        print("[skinsynth] no 'real' arm: the synthetic set is not scored (add real to `baselines`)")
         log_evidence(ctx, generator, None)
         return None
     started = time.perf_counter()
@@ -124,7 +124,7 @@ def run_selection(ctx: StudyContext, generator: str, spec: str) -> None:
     if len(short):
         print(
             f"[skinsynth] classes below their budget after filtering: {', '.join(short.index)} "
-            "(raise --oversample-factor)"
+            "(raise `oversample_factor`)"
         )
 
 

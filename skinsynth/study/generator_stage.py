@@ -137,7 +137,7 @@ def check_start(ctx: StudyContext, ckpt_dir: Path, start: Path) -> None:
         if saved.get("sha256") != digest:
             raise ConfigError(
                 f"the generator in {str(ckpt_dir)!r} was fine-tuned from another checkpoint ({saved.get('path')}, "
-                f"SHA-256 {str(saved.get('sha256'))[:12]}…) than {str(start)!r}; use a new --run-dir"
+                f"SHA-256 {str(saved.get('sha256'))[:12]}…) than {str(start)!r}; use a new `run_dir`"
             )
     elif launched_rank() == 0:
         atomic_write_json({"path": str(start), "sha256": digest}, record)

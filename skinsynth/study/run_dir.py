@@ -40,12 +40,12 @@ def is_study_dir(run_dir: Path) -> bool:
 def check_run_dir(run_dir: Path, config: StudyConfig) -> None:
     """Refuse, before anything is written, a folder that is not a study or holds a study with other settings."""
     if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"run directory {str(run_dir)!r} is a file; choose another --run-dir")
+        raise ConfigError(f"run directory {str(run_dir)!r} is a file; choose another `run_dir`")
     if run_dir.is_dir() and any(run_dir.iterdir()) and not is_study_dir(run_dir):
         found = sorted(p.name for p in run_dir.iterdir())
         raise ConfigError(
             f"run directory {str(run_dir)!r} is not empty and is not a skinsynth study (it holds {preview(found)}); "
-            "a study writes and deletes files in its run directory, so choose a new or empty --run-dir"
+            "a study writes and deletes files in its run directory, so choose a new or empty `run_dir`"
         )
     saved = run_dir / "config.yaml"
     if saved.is_file():
@@ -53,16 +53,16 @@ def check_run_dir(run_dir: Path, config: StudyConfig) -> None:
         weight = previous.get("synthetic_weight")
         if isinstance(weight, (int, float)) and weight != 1:  # before weights were arms: real+<gen> used this weight
             raise ConfigError(
-                f"{str(run_dir)!r} is a study from an earlier skinsynth whose real+<gen> arms used --synthetic-weight "
+                f"{str(run_dir)!r} is a study from an earlier skinsynth whose real+<gen> arms used `synthetic_weight` "
                 f"{weight}; arms are now named by their weight (real+<gen>-w{weight:g}), so this directory cannot be "
-                "resumed: use a new --run-dir"
+                "resumed: use a new `run_dir`"
             )
         keys = RESULT_KEYS if config.dataset == "toy" else {k for k in RESULT_KEYS if not k.startswith("toy_")}
         changed = sorted(k for k in keys if k in previous and previous[k] != getattr(config, k))
         if changed:
             details = ", ".join(f"{k}: {previous[k]!r} → {getattr(config, k)!r}" for k in changed)
             raise ConfigError(
-                f"{str(run_dir)!r} holds a study with other settings ({details}); use a new --run-dir or delete it"
+                f"{str(run_dir)!r} holds a study with other settings ({details}); use a new `run_dir` or delete it"
             )
 
 
@@ -73,7 +73,7 @@ def mark_run_dir(run_dir: Path) -> None:
         atomic_write_text("skinsynth study run directory\n", run_dir / RUN_MARKER)
     except OSError as error:
         raise ConfigError(
-            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another --run-dir"
+            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another `run_dir`"
         ) from error
 
 

@@ -102,13 +102,13 @@ def run_seeds(config: StudyConfig) -> dict[str, Any]:
 
     seeds = list(dict.fromkeys(config.seeds or []))
     if not seeds:
-        raise ConfigError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
+        raise ConfigError("`seeds` needs at least one seed, e.g. 0,1,2")
     root = Path(config.run_dir)
     if launched_rank() == 0:
         if root.is_dir() and any(root.iterdir()) and not (root / RUN_MARKER).is_file():
             raise ConfigError(
                 f"run directory {str(root)!r} is not empty and is not a skinsynth study; choose a new or empty "
-                "--run-dir"
+                "`run_dir`"
             )
         mark_run_dir(root)
     per_seed: dict[int, dict[str, Any]] = {}

@@ -221,7 +221,7 @@ def study_page_context(run_dir: str | Path) -> dict[str, Any]:
     if not metrics_file.is_file() and not aggregate_file.is_file():
         raise DataError(
             f"{str(run_dir)!r} holds no metrics.json or aggregate.json: point `skinsynth page` at the run directory "
-            "of a finished study (or the root of a --seeds study)"
+            "of a finished study (or the root of a `seeds` study)"
         )
     context: dict[str, Any] = {"title": run_dir.resolve().name, "aggregate": None, "seed_pages": [], "study": None}
     if aggregate_file.is_file():

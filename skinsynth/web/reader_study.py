@@ -82,7 +82,7 @@ def _synthetic_folder(run_dir: Path, generator: str | None) -> Path:
     if generator is None:
         if len(sets) > 1:
             raise ConfigError(
-                f"{str(run_dir)!r} has {len(sets)} synthetic sets ({preview(sets)}); choose one with --generator"
+                f"{str(run_dir)!r} has {len(sets)} synthetic sets ({preview(sets)}); choose one with `generator`"
             )
         generator = sets[0]
     if generator not in sets:
@@ -102,7 +102,7 @@ def draw_items(run_dir: Path, generator: str | None, per_class: int, seed: int) 
     from skinsynth.data.synthetic import read_manifest
 
     if per_class < 1:
-        raise ConfigError(f"--per-class must be at least 1, got {per_class}")
+        raise ConfigError(f"`per_class` must be at least 1, got {per_class}")
     folder = _synthetic_folder(run_dir, generator)
     split_file = run_dir / "split.csv"
     if not split_file.is_file():

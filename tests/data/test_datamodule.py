@@ -126,7 +126,7 @@ def test_unreadable_image_is_named_or_skipped(toy_dir: Path, tmp_path: Path) -> 
     victim.write_bytes(victim.read_bytes()[:40])  # truncated JPEG
     dm = SkinLesionDataModule("ham10000", copy, mode="real", image_size=16, batch_size=512)
     dm.setup()
-    with pytest.raises(DataError, match=f"cannot read image .*{victim.name}.*on_bad_image='skip'"):
+    with pytest.raises(DataError, match=f"cannot read image .*{victim.name}.*set `on_bad_image` to 'skip'"):
         for loader in (dm.train_dataloader(), dm.val_dataloader(), dm.test_dataloader()):
             list(loader)
     skipping = SkinLesionDataModule("ham10000", copy, mode="real", image_size=16, on_bad_image="skip")

@@ -222,7 +222,7 @@ def test_bad_input_gets_specific_errors(tiny_sd_dir: Path, tmp_path: Path) -> No
     shutil.rmtree(broken / "tokenizer")
     with pytest.raises(DataError, match=r"missing: unet/config.json, tokenizer/tokenizer.json .*model_index.json"):
         ldm(broken)
-    with pytest.raises(ConfigError, match="needs a base model: --pretrained-model PATH"):
+    with pytest.raises(ConfigError, match="needs a base model: set `pretrained_model`"):
         LDMLoRAModule(pretrained_model="")
     with pytest.raises(ConfigError, match=r"unknown placeholder\(s\) \['\{diagnosis\}'\]"):
         ldm(tiny_sd_dir, prompt_template="a photo of {diagnosis}")

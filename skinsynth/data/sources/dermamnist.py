@@ -55,7 +55,7 @@ def _find_npz(root: Path, size: int | None) -> Path:
     if not candidates:
         raise DataError(
             f"no DermaMNIST file ({', '.join(FILES.values())}) under {str(root)!r}; download it with the medmnist "
-            "package and point --data-dir at its folder"
+            "package and point `data_dir` at its folder"
         )
     if len(candidates) > 1:
         raise DataError(

@@ -24,7 +24,7 @@ def require_dir(root: str | Path, what: str) -> Path:
     """Return ``root`` as a Path, or raise :class:`DataError` saying it does not exist."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DataError(f"{what} folder {str(root)!r} does not exist (or is not a folder); check --data-dir")
+        raise DataError(f"{what} folder {str(root)!r} does not exist (or is not a folder); check `data_dir`")
     return root
 
 
@@ -76,7 +76,7 @@ def require_file(root: Path, name: str, what: str) -> Path:
     """Like :func:`find_file`, but raise :class:`DataError` naming the file and folder when it is not found."""
     path = find_file(root, name)
     if path is None:
-        raise DataError(f"no {name} under {str(root)!r}; point --data-dir at the {what} folder")
+        raise DataError(f"no {name} under {str(root)!r}; point `data_dir` at the {what} folder")
     return path
 
 
@@ -92,7 +92,7 @@ def read_ham10000(root: str | Path, source: str = "ham10000") -> LesionRecords:
     if not metadata.is_file():
         candidates = sorted(root.rglob(METADATA_FILE))
         if not candidates:
-            raise DataError(f"no {METADATA_FILE} under {str(root)!r}; point --data-dir at the HAM10000 folder")
+            raise DataError(f"no {METADATA_FILE} under {str(root)!r}; point `data_dir` at the HAM10000 folder")
         metadata = candidates[0]
     frame = read_csv_with_columns(metadata, REQUIRED_COLUMNS)
     if frame.empty:

@@ -84,7 +84,7 @@ def _image_paths(root: Path, image_ids: list[str], metadata: Path, image_source:
         )
     raise DataError(
         f"found no images under {str(root)!r}: expected {HDF5_FILE} or JPEG files named <isic_id>.jpg "
-        "(train-image/image/); download the ISIC 2024 images or point --data-dir at them"
+        "(train-image/image/); download the ISIC 2024 images or point `data_dir` at them"
     )
 
 

@@ -43,7 +43,7 @@ def check_diffusers_dir(path: str | Path) -> Path:
     """Raise a :class:`DataError` naming the files a Stable Diffusion diffusers directory lacks."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise DataError(f"--pretrained-model {str(path)!r} is not a directory")
+        raise DataError(f"`pretrained_model` {str(path)!r} is not a directory")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     tokenizer = folder / "tokenizer"
     if not any(all((tokenizer / f).is_file() for f in option) for option in TOKENIZER_FILES):
@@ -53,7 +53,7 @@ def check_diffusers_dir(path: str | Path) -> Path:
     if missing:
         raise DataError(
             f"{str(folder)!r} is not a Stable Diffusion directory in diffusers format; missing: {', '.join(missing)}. "
-            "Point --pretrained-model at the folder that holds model_index.json (e.g. a save_pretrained output)."
+            "Point `pretrained_model` at the folder that holds model_index.json (e.g. a save_pretrained output)."
         )
     return folder
 

@@ -115,8 +115,8 @@ class LDMLoRAModule(GeneratorModule):
     ) -> None:
         if not pretrained_model:
             raise ConfigError(
-                "the ldm-lora generator needs a base model: --pretrained-model PATH (a local diffusers Stable "
-                "Diffusion 1.5 directory; skinsynth.models.ldm_lora.tiny writes a tiny one for smoke runs)"
+                "the ldm-lora generator needs a base model: set `pretrained_model` to a local diffusers Stable "
+                "Diffusion 1.5 directory (skinsynth.models.ldm_lora.tiny writes a tiny one for smoke runs)"
             )
         if base_dtype not in DTYPES:
             raise ConfigError(f"base_dtype must be one of {', '.join(DTYPES)}, got {base_dtype!r}")
@@ -179,7 +179,7 @@ class LDMLoRAModule(GeneratorModule):
         if resolution < factor or resolution % factor:
             raise ConfigError(
                 f"resolution {resolution} px does not fit this model: the VAE downsamples {vae_factor}× and the U-Net "
-                f"{unet_factor}× more, so use a multiple of {factor} (e.g. --gen-option resolution="
+                f"{unet_factor}× more, so use a multiple of {factor} (e.g. the generator option resolution="
                 f"{self.native_resolution()}, the base model's own resolution)"
             )
 
