@@ -42,9 +42,9 @@ def test_fewshot_errors_are_reported_with_exit_code_2_in_the_words_of_the_comman
 
 def test_cli_wording_turns_only_the_given_keys_into_flags() -> None:
     message = "raise `oversample_factor`, set `gen_options`, call `preview_sample` or `seed`"
-    worded = cli_wording(message, ["oversample_factor", "gen_options"], renamed={"gen_options": "--gen-option"})
+    worded = cli_wording(message, {"oversample_factor": "--oversample-factor", "gen_options": "--gen-option"})
     assert worded == "raise --oversample-factor, set --gen-option, call `preview_sample` or `seed`"
-    assert cli_wording("no keys here", ["seed"]) == "no keys here"
+    assert cli_wording("no keys here", {"seed": "--seed"}) == "no keys here"
 
 
 def test_python_dash_m_runs_the_command_and_help_does_not_import_torch() -> None:

@@ -144,10 +144,14 @@ def _key_value(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(in_flags(str(error))) from error
 
 
+def flag_of(key: str) -> str:
+    """The flag of a StudyConfig key: ``on_bad_image`` → ``--on-bad-image`` (``gen_options``: ``--gen-option``)."""
+    return "--gen-option" if key == "gen_options" else "--" + key.replace("_", "-")
+
+
 def in_flags(message: str) -> str:
     """A library message with the study settings it names written as this command's flags."""
-    keys = [field.name for field in dataclasses.fields(StudyConfig)]
-    return cli_wording(message, keys, renamed={"gen_options": "--gen-option"})
+    return cli_wording(message, {field.name: flag_of(field.name) for field in dataclasses.fields(StudyConfig)})
 
 
 def _base_type(annotation: object) -> type:
@@ -171,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = StudyConfig()
     for field in dataclasses.fields(StudyConfig):
-        flag = "--" + field.name.replace("_", "-")
+        flag = flag_of(field.name)
         default = getattr(defaults, field.name)
         help_text = f"{HELP.get(field.name, '')} (default: {default})"
         kind = _base_type(field.name)
@@ -192,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         elif field.name == "generator":
             parser.add_argument(flag, choices=generator_names(), help=help_text)
         elif field.name == "gen_options":
-            parser.add_argument("--gen-option", dest="gen_options", action="append", type=_key_value,
+            parser.add_argument(flag, dest="gen_options", action="append", type=_key_value,
                                 metavar="KEY=VALUE", help=help_text)  # fmt: skip
         else:
             parser.add_argument(flag, type=kind if kind in (int, float) else str, help=help_text)

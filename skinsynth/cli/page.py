@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = write_study_page(args.run_dir)
     except SkinSynthError as error:
-        print(f"error: {cli_wording(str(error), ['seeds'])}", file=sys.stderr)  # seeds: of skinsynth fewshot
+        print(f"error: {cli_wording(str(error), {'seeds': '--seeds'})}", file=sys.stderr)  # of skinsynth fewshot
         return 2
     print(f"[skinsynth] study page: {path}")
     return 0

@@ -14,6 +14,8 @@ import sys
 from skinsynth.cli.wording import cli_wording
 from skinsynth.errors import SkinSynthError
 
+FLAGS = {"generator": "--generator", "per_class": "--per-class", "seed": "--seed"}  # ReaderStudy.open's keys
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command's options."""
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         study = ReaderStudy.open(args.run_dir, args.generator, args.per_class, args.seed)
     except SkinSynthError as error:
-        print(f"error: {cli_wording(str(error), ['generator', 'per_class', 'seed'])}", file=sys.stderr)
+        print(f"error: {cli_wording(str(error), FLAGS)}", file=sys.stderr)
         return 2
     if args.report:
         text = study.results_markdown()

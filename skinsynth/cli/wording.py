@@ -8,24 +8,11 @@ it prints the message; any other backticked word is left as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 _KEY = re.compile(r"`([a-z][a-z0-9_]*)`")
 
 
-def cli_wording(message: str, keys: Iterable[str], renamed: Mapping[str, str] | None = None) -> str:
-    """``message`` with every backticked key of ``keys`` written as its flag.
-
-    A key's flag is ``--`` and the key with dashes (``on_bad_image`` → ``--on-bad-image``) unless ``renamed`` gives
-    another (``{"gen_options": "--gen-option"}``).
-    """
-    known = set(keys)
-    flags = dict(renamed or {})
-
-    def flag(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key in flags:
-            return flags[key]
-        return "--" + key.replace("_", "-") if key in known else match.group(0)
-
-    return _KEY.sub(flag, message)
+def cli_wording(message: str, flags: Mapping[str, str]) -> str:
+    """``message`` with every backticked key of ``flags`` written as its flag (``{"data_dir": "--data-dir"}``)."""
+    return _KEY.sub(lambda match: flags.get(match.group(1), match.group(0)), message)

@@ -111,6 +111,8 @@ def test_a_run_directory_without_a_synthetic_set_is_a_named_error(tmp_path: Path
         ReaderStudy.open(tmp_path)
     assert reader_main([str(tmp_path), "--report"]) == 2
     assert "synthetic/<generator>/manifest.csv" in capsys.readouterr().err
+    assert reader_main([str(tmp_path), "--per-class", "0"]) == 2  # the library's `per_class`, in the command's words
+    assert "error: --per-class must be at least 1, got 0" in capsys.readouterr().err
 
 
 @pytest.fixture
