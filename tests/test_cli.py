@@ -31,8 +31,8 @@ def test_version_and_unknown_command(capsys: pytest.CaptureFixture) -> None:
 def test_fewshot_errors_are_reported_with_exit_code_2_in_the_words_of_the_command_line(
     capsys: pytest.CaptureFixture,
 ) -> None:
-    with pytest.raises(ConfigError, match="'ham10000' needs `data_dir`$"):  # the library names the setting's key
-        check_config(StudyConfig(dataset="ham10000"))
+    with pytest.raises(ConfigError, match="'ham10000' needs `data.data_dir`$"):  # the library names the setting's key
+        check_config(StudyConfig.from_dict({"data": {"dataset": "ham10000"}}))
     assert main(["fewshot", "--dataset", "ham10000", "--logger", "none"]) == 2
     err = capsys.readouterr().err
     assert "'ham10000' needs --data-dir" in err and "`" not in err  # the command line names its flag

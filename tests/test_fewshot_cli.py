@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from skinsynth.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
 
@@ -46,7 +48,7 @@ def test_study_writes_every_output_and_resumes(tmp_path: Path, toy_dir: Path, ca
     assert sum(real["support"].values()) == len(test_ids)
     report = (run / "report.md").read_text()
     assert "| real | " in report and "| weighted | " in report and "Per-class F1" in report
-    assert yaml.safe_load((run / "config.yaml").read_text())["shots"] == 4
+    assert yaml.safe_load((run / "config.yaml").read_text())["data"]["shots"] == 4  # saved by section
 
     stamp = (run / "arms" / "real" / "metrics.json").stat().st_mtime_ns
     capsys.readouterr()
@@ -55,11 +57,18 @@ def test_study_writes_every_output_and_resumes(tmp_path: Path, toy_dir: Path, ca
     assert (run / "arms" / "real" / "metrics.json").stat().st_mtime_ns == stamp
 
 
-def test_default_toy_dataset_is_generated_into_the_run_dir(tmp_path: Path) -> None:
+def test_default_toy_dataset_is_generated_into_the_one_toy_folder(tmp_path: Path, toy_cache: Path) -> None:
+    from skinsynth.data.datamodule import SkinLesionDataModule
+    from skinsynth.data.sources.toy import default_toy_dir
+
     args = ["--run-dir", str(tmp_path), "--toy-total", "84", "--toy-min-per-class", "8", "--shots", "3",
             "--image-size", "16", "--epochs", "1", "--logger", "csv", "--no-progress-bar"]  # fmt: skip
     assert fewshot.main(args) == 0
-    assert (tmp_path / "data" / "toy" / "HAM10000_metadata.csv").is_file()
+    folder = default_toy_dir(16, total=84, min_per_class=8)
+    assert folder.parent == toy_cache and (folder / "HAM10000_metadata.csv").is_file()
+    assert not (tmp_path / "data").exists()  # the run directory holds results, not the data
+    dm = SkinLesionDataModule(image_size=16, shots=3, toy_options={"total": 84, "min_per_class": 8})
+    assert dm._toy_dir() == folder  # the datamodule's default is the same folder
     assert (tmp_path / "logs" / "real" / "metrics.csv").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text())["arms"]["real"]["train_images"] == 21
 
@@ -76,18 +85,44 @@ def test_epoch_budget_trains_each_arm_for_whole_passes(tmp_path: Path, toy_dir: 
 def test_config_file_and_flag_precedence(tmp_path: Path, toy_dir: Path) -> None:
     config = tmp_path / "study.yaml"
     config.write_text(yaml.safe_dump({"shots": 2, "epochs": 3, "image-size": 16, "backbone": "efficientnet_b0"}))
-    resolved = fewshot.resolve_config(["--config", str(config), "--epochs", "1"])
-    assert (resolved.shots, resolved.epochs, resolved.image_size, resolved.backbone) == (2, 1, 16, "efficientnet_b0")
-    assert fewshot.resolve_config(["--shots", "all"]).shots is None
+    resolved = fewshot.resolve_config(["--epochs", "1", "--config", str(config)])  # flags win wherever they stand
+    assert (resolved.data.shots, resolved.classifier.epochs, resolved.data.image_size) == (2, 1, 16)
+    assert resolved.classifier.backbone == "efficientnet_b0"  # a flat file of an earlier version, moved to sections
+    nested = tmp_path / "nested.yaml"
+    nested.write_text(yaml.safe_dump({"data": {"shots": 3}, "generator": {"name": "gan", "init_args": {"lr": 5e-4}}}))
+    resolved = fewshot.resolve_config(["--config", str(nested), "--data.image_size", "24", "--gen-option", "ngf=8"])
+    assert (resolved.data.shots, resolved.data.image_size, resolved.generator.name) == (3, 24, "gan")
+    assert resolved.generator.init_args == {"lr": 5e-4, "ngf": 8}  # --gen-option is merged over the file's
+    assert fewshot.resolve_config(["--shots", "all"]).data.shots is None
+    assert fewshot.resolve_config(["--data.unlabeled_pool", "all"]).data.unlabeled_pool == 1.0
+    assert fewshot.resolve_config(["--no-progress-bar", "--pretrained"]).trainer.progress_bar is False
     bad = tmp_path / "bad.yaml"
     bad.write_text("shots: 2\nshotz: 3\n")
     assert fewshot.main(["--config", str(bad)]) == 2
+    bad.write_text(yaml.safe_dump({"data": {"image_sise": 3}}))
+    with pytest.raises(ConfigError, match="unknown key 'data.image_sise' \\(did you mean 'data.image_size'\\?\\)"):
+        fewshot.resolve_config(["--config", str(bad)])
+
+
+def test_print_config_writes_the_resolved_sections(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        fewshot.resolve_config(["--shots", "7", "--generator", "gan", "--print_config"])
+    assert exit_info.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert list(printed) == ["data", "classifier", "generator", "trainer", "study"]
+    assert printed["data"]["shots"] == 7 and printed["generator"]["name"] == "gan"
+    assert printed["classifier"]["epochs"] == 40  # every default, so the printout can be saved and edited
+    saved = tmp_path / "study.yaml"
+    saved.write_text(yaml.safe_dump(printed))
+    assert fewshot.resolve_config(["--config", str(saved)]) == fewshot.resolve_config(
+        ["--shots", "7", "--generator", "gan"]
+    )
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--baselines", "real,magic"], "unknown arm(s) ['magic']"),
+        (["--baselines", "real,magic"], "--baselines: expected one of real, oversample"),
         (["--backbone", "resnet81"], "Did you mean"),
         (["--shots", "500"], "has 16 image(s) in 12 group(s); 500 shots per class"),
         (["--weights-path", "/nonexistent/w.pth"], "is not a file"),
@@ -109,16 +144,19 @@ def test_unwritable_run_dir_and_changed_settings(tmp_path: Path, toy_dir: Path, 
     assert "cannot write to run directory" in capsys.readouterr().err
     run = tmp_path / "run"
     (run).mkdir()
-    (run / "config.yaml").write_text(yaml.safe_dump({"shots": 9, "image_size": 16}))
+    (run / "config.yaml").write_text(yaml.safe_dump({"shots": 9, "image_size": 16}))  # an earlier version's, flat
     assert fewshot.main(tiny_args(run, toy_dir)) == 2
-    assert "shots: 9 → 4" in capsys.readouterr().err
+    assert "data.shots: 9 → 4" in capsys.readouterr().err
+    (run / "config.yaml").write_text(yaml.safe_dump({"data": {"shots": 4, "image_size": 24}}))
+    assert fewshot.main(tiny_args(run, toy_dir)) == 2
+    assert "data.image_size: 24 → 16" in capsys.readouterr().err
 
 
 def test_unknown_generator_lists_choices(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(ConfigError, match="`generator.name`: expected one of none, cvae, gan, .*; got vqgan"):
         fewshot.resolve_config(["--generator", "vqgan"])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'vqgan' (choose from" in capsys.readouterr().err
+    assert fewshot.main(["--generator", "vqgan"]) == 2
+    assert "--generator: expected one of none, cvae, gan" in capsys.readouterr().err  # in the command's flags
 
 
 def test_pretrained_without_network_names_the_offline_options(
@@ -250,7 +288,7 @@ def test_generator_options_are_checked(tmp_path: Path, toy_dir: Path, capsys) ->
     assert fewshot.main([*args, "--gen-option", "sampling_steps=1", "--baselines", "real"]) == 2
     assert "preset: checkpoint 'tiny', now 'small'" in capsys.readouterr().err
     assert fewshot.main([*args, *tiny, "--gen-option", "lr=fast"]) == 2
-    assert "option 'lr' of generator 'ddpm' expects a number, got 'fast'" in capsys.readouterr().err
+    assert "generator 'ddpm': option lr: expected float; got fast" in capsys.readouterr().err
 
 
 def test_ldm_lora_needs_a_diffusers_directory(tmp_path: Path, toy_dir: Path, capsys) -> None:
@@ -271,15 +309,16 @@ def test_shipped_configs_are_valid_and_layer(tmp_path: Path) -> None:
         ["--config", str(ROOT / "experiments/configs/ham10000_fewshot.yaml"),
          "--config", str(ROOT / "experiments/configs/ddp-a100-bf16.yaml"), "--seed", "2"]
     )  # fmt: skip
-    assert (layered.shots, layered.precision, layered.batch_size, layered.seed) == (50, "bf16-mixed", 64, 2)
+    settings = (layered.data.shots, layered.trainer.precision, layered.data.batch_size, layered.study.seed)
+    assert settings == (50, "bf16-mixed", 64, 2)
     from skinsynth.models.ldm_lora.prompts import PROMPT_FIELDS, check_template
     from skinsynth.models.registry import check_generator_options
 
     lora = fewshot.StudyConfig.from_dict(
         fewshot.StudyConfig.from_yaml(ROOT / "experiments/configs/ldm-lora-sd15-a100.yaml")
     )
-    check_generator_options(lora.generator, lora.gen_options)
-    check_template(lora.gen_options["prompt_template"], PROMPT_FIELDS)
+    check_generator_options(lora.generator.name, lora.generator.init_args)
+    check_template(lora.generator.init_args["prompt_template"], PROMPT_FIELDS)
 
 
 @pytest.mark.parametrize(
@@ -308,12 +347,12 @@ def test_several_seeds_run_one_study_each_and_an_aggregate(tmp_path: Path, toy_d
     assert fewshot.main(tiny_args(run, toy_dir, "--baselines", "real,weighted", "--seeds", "0,1")) == 0
     for seed in (0, 1):
         config = yaml.safe_load((run / f"seed-{seed}" / "config.yaml").read_text())
-        assert config["seed"] == seed and (run / f"seed-{seed}" / "metrics.json").is_file()
+        assert config["study"]["seed"] == seed and (run / f"seed-{seed}" / "metrics.json").is_file()
     result = json.loads((run / "aggregate.json").read_text())
     assert result["seeds"] == [0, 1] and result["arms"]["real"]["balanced_accuracy"]["n"] == 2
     per_seed = [json.loads((run / f"seed-{s}" / "metrics.json").read_text())["arms"] for s in (0, 1)]
     differences = [m["weighted"]["balanced_accuracy"] - m["real"]["balanced_accuracy"] for m in per_seed]
     assert result["paired"]["weighted"]["balanced_accuracy"]["differences"] == pytest.approx(differences)
     assert "over 2 seed(s): 0, 1" in (run / "aggregate.md").read_text()
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError, match="`study.seeds`"):
         fewshot.resolve_config(["--seeds", "0,x"])

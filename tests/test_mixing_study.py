@@ -18,7 +18,7 @@ from tests.test_fewshot_cli import tiny_args
 def test_weights_parse_from_text_yaml_scalars_and_lists() -> None:
     assert parse_weights("0.25,0.5,1") == [0.25, 0.5, 1.0]
     assert parse_weights(0.5) == [0.5] and parse_weights([1, 1, 0]) == [1.0, 0.0]  # duplicates dropped
-    assert StudyConfig.from_dict({"synthetic_weight": 0.5}).synthetic_weight == [0.5]  # older config files
+    assert StudyConfig.from_dict({"synthetic_weight": 0.5}).study.synthetic_weight == [0.5]  # older config files
     for bad in ("nan", "-1", "x", "", "inf"):
         with pytest.raises(ConfigError, match="synthetic_weight"):
             parse_weights(bad)

@@ -61,10 +61,10 @@ def test_a_data_error_writes_no_settings_so_the_corrected_run_is_accepted(
         (["--val-fraction", "0"], "--val-fraction must lie strictly between 0 and 1"),
         (["--generator", "gan", "--budget", "ratio:nan"], "'nan' is not a finite number"),
         (["--generator", "gan", "--budget", "ratio:inf"], "'inf' is not a finite number"),
-        (["--generator", "gan", "--max-ratio", "nan"], "maximum synthetic:real ratio must be a finite number"),
+        (["--generator", "gan", "--max-ratio", "nan"], "--max-ratio: expected float or null; got nan"),
         (["--generator", "gan", "--budget", "paper:3"], "'paper' takes no value"),
         (["--generator", "gan", "--gen-option", "z_dim=-3"], "generator 'gan' cannot be built at 16 px with z_dim=-3"),
-        (["--on-bad-image", "ignore"], "--on-bad-image must be error or skip"),
+        (["--on-bad-image", "ignore"], "--on-bad-image: expected one of error, skip; got ignore"),
     ],
 )
 def test_impossible_settings_are_named_before_any_work(

@@ -35,12 +35,12 @@ from skinsynth.quality import ClassifierFeatures, feature_distances
 
 def balanced_real_images(config: StudyConfig, run_dir: Path, per_class: int) -> torch.Tensor:
     """Up to ``per_class`` test images of every class, in [0, 1], from the run's split."""
-    dataset, data_dir = config.dataset, config.data_dir
+    dataset, data_dir = config.data.dataset, config.data.data_dir
     if dataset == "toy":  # generated into the run directory, in the HAM10000 layout
         dataset, data_dir = "ham10000", data_dir or run_dir / "data" / "toy"
     dm = SkinLesionDataModule(
-        dataset, data_dir, mode="fewshot", shots=config.shots, val_fraction=config.val_fraction,
-        image_size=config.image_size, seed=config.seed, batch_size=64, normalize=False, augment="none",
+        dataset, data_dir, mode="fewshot", shots=config.data.shots, val_fraction=config.data.val_fraction,
+        image_size=config.data.image_size, seed=config.study.seed, batch_size=64, normalize=False, augment="none",
     )  # fmt: skip
     dm.setup("test")
     if not dm.split.matches(run_dir / "split.csv"):
@@ -98,7 +98,7 @@ def main() -> None:
     config = StudyConfig.from_dict(StudyConfig.from_yaml(run_dir / "config.yaml"))
     checkpoint = run_dir / "checkpoints" / "generator-ddpm" / "last.ckpt"
     codes = torch.load(checkpoint, map_location="cpu", weights_only=True)["hyper_parameters"]["class_codes"]
-    model = load_generator("ddpm", checkpoint, codes, config.image_size)
+    model = load_generator("ddpm", checkpoint, codes, config.data.image_size)
     classifier = LesionClassifier.load_checkpoint(run_dir / "checkpoints" / "real" / "best.ckpt")
     features = ClassifierFeatures(classifier.model)
     num_classes = model.hparams.num_classes
@@ -106,7 +106,7 @@ def main() -> None:
     real = balanced_real_images(config, run_dir, per_class=max(1, args.images // num_classes))
     guidance = model.hparams.guidance_scale if args.guidance is None else args.guidance
     millions = sum(p.numel() for p in model.unet.parameters()) / 1e6
-    print(f"torch threads {torch.get_num_threads()}; {config.image_size} px, {args.images} images per sampler, "
+    print(f"torch threads {torch.get_num_threads()}; {config.data.image_size} px, {args.images} images per sampler, "
           f"guidance {guidance}, EMA U-Net {millions:.2f} M parameters")  # fmt: skip
     print(f"{'sampler':>10} {'img/s':>8} {'speed-up':>9} {'FID':>8} {'KID':>16}")
     base_rate = None
@@ -125,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         materialize(model, budget, Path(folder) / "ddpm", generator_name="ddpm", class_codes=codes,
-                    batch_size=args.batch_size, image_size=config.image_size)  # fmt: skip
+                    batch_size=args.batch_size, image_size=config.data.image_size)  # fmt: skip
         materialize_rate = len(labels) / (time.perf_counter() - start)
     sampler = model.hparams.sampler
     steps = model.hparams.sampling_steps or (model.hparams.num_train_timesteps if sampler == "ddpm" else 50)

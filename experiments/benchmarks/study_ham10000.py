@@ -44,7 +44,6 @@ in it. The requested arms of every seed are then aggregated into Markdown tables
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -69,7 +68,7 @@ def score_synthetic_set(study: FewShotStudy, filters: list[str]) -> None:
     judge = study.run_dir / "checkpoints" / "real" / "best.ckpt"
     if not judge.is_file():
         raise SystemExit(f"--evidence-only needs the finished real arm of {str(study.run_dir)!r} (no {judge})")
-    if study.config.generator == "none":
+    if study.config.generator.name == "none":
         raise SystemExit("--evidence-only scores a generator's set: name one with --generators, e.g. cvae")
     study.prepare_data()
     study.run_generator()
@@ -78,12 +77,12 @@ def score_synthetic_set(study: FewShotStudy, filters: list[str]) -> None:
         raise SystemExit(f"the set of {study.set_name()!r} was not scored (see the message above)")
     overall = summary["quality"]["all"]
     scores = ", ".join(f"{key} {overall[key]:.2f}" for key in ("fid", "recall", "coverage", "diversity_ratio"))
-    print(f"[benchmark] {study.set_name()} seed {study.config.seed}: {scores}")
+    print(f"[benchmark] {study.set_name()} seed {study.config.study.seed}: {scores}")
     for spec in filters:
         try:
             study.run_selection(study.set_name(), spec)
         except ConfigError as error:
-            print(f"[benchmark] {study.set_name()} seed {study.config.seed}, {spec}: {error}")
+            print(f"[benchmark] {study.set_name()} seed {study.config.study.seed}, {spec}: {error}")
 
 
 def main() -> None:
@@ -128,35 +127,37 @@ def main() -> None:
     generators = parse_arms(args.generators) or ["none"]
     combined = []
     for seed in map(int, args.seeds.split(",")):
-        base = StudyConfig(
-            name=f"ham{args.shots}",
-            run_dir=f"{args.run_root}/ham{args.shots}_seed{seed}",
-            dataset="ham10000",
-            data_dir=args.data_dir,
-            shots=args.shots,
-            image_size=args.image_size,
-            epochs=args.epochs,
-            val_fraction=args.val_fraction,
-            backbone=args.backbone,
-            baselines=parse_arms(args.baselines),
-            gen_epochs=args.gen_epochs,
-            gen_options=dict(map(parse_option, args.gen_option)),
-            grid_every=args.grid_every,
-            budget=args.budget,
-            seed=seed,
-            unlabeled_pool=args.unlabeled_pool,
-            oversample_factor=args.oversample_factor,
-            ssl_epochs=args.ssl_epochs,
-            logger="csv",
-            progress_bar=False,
-        )
+        base = StudyConfig.from_dict(
+            dict(
+                name=f"ham{args.shots}",
+                run_dir=f"{args.run_root}/ham{args.shots}_seed{seed}",
+                dataset="ham10000",
+                data_dir=args.data_dir,
+                shots=args.shots,
+                image_size=args.image_size,
+                epochs=args.epochs,
+                val_fraction=args.val_fraction,
+                backbone=args.backbone,
+                baselines=parse_arms(args.baselines),
+                gen_epochs=args.gen_epochs,
+                gen_options=dict(map(parse_option, args.gen_option)),
+                grid_every=args.grid_every,
+                budget=args.budget,
+                seed=seed,
+                unlabeled_pool=args.unlabeled_pool,
+                oversample_factor=args.oversample_factor,
+                ssl_epochs=args.ssl_epochs,
+                logger="csv",
+                progress_bar=False,
+            )
+        )  # fmt: skip  (the flat keys: each goes to its section)
         arms: dict = {}
         for generator in generators:
             # "gan-pool": the GAN pretrained on the unlabeled pool first; mixing controls on every trained generator
             kind, pool = generator.removesuffix("-pool"), generator.endswith("-pool")
             trained = kind not in ("oracle", "none")
-            config = dataclasses.replace(
-                base, generator=kind, pretrain_epochs=args.pretrain_epochs if pool else 0,
+            config = base.replace(
+                generator=kind, pretrain_epochs=args.pretrain_epochs if pool else 0,
                 synthetic_weight=parse_weights(args.synthetic_weight) if trained else [1.0],
                 two_stage=args.two_stage if trained else 0.0,
                 synthetic_only_arm=args.only_arms is None or generator in parse_arms(args.only_arms),
@@ -167,12 +168,12 @@ def main() -> None:
                 continue
             arms.update(study.run())
             for spec in parse_arms(args.filters) if trained else []:  # filtered sets: real+<set> arms only
-                filtered = dataclasses.replace(config, filter=spec, synthetic_weight=[1.0], two_stage=0.0,
-                                               baselines=["real"], synthetic_only_arm=False)  # fmt: skip
+                filtered = config.replace(filter=spec, synthetic_weight=[1.0], two_stage=0.0, baselines=["real"],
+                                          synthetic_only_arm=False)  # fmt: skip
                 arms.update(FewShotStudy(filtered).run())
         if args.evidence_only:
             continue
-        path = Path(base.run_dir) / f"arms_{'-'.join(arms)}.json"
+        path = Path(base.study.run_dir) / f"arms_{'-'.join(arms)}.json"
         atomic_write_json({"class_codes": study.class_codes, "arms": arms}, path)
         combined.append(path)
     if args.evidence_only:

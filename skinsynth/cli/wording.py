@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_KEY = re.compile(r"`([a-z][a-z0-9_]*)`")
+_KEY = re.compile(r"`([a-z][a-z0-9_.]*)`")
 
 
 def cli_wording(message: str, flags: Mapping[str, str]) -> str:

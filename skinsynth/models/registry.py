@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import typing
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -62,54 +61,36 @@ def init_parameters(cls: type) -> dict[str, inspect.Parameter]:
     return parameters
 
 
-def init_type_hints(cls: type) -> dict[str, object]:
-    """The annotations of :func:`init_parameters` (a subclass's first)."""
-    hints: dict[str, object] = {}
-    for klass in reversed(cls.__mro__):
-        if "__init__" in vars(klass):
-            hints.update(typing.get_type_hints(vars(klass)["__init__"]))
-    return {k: hints[k] for k in init_parameters(cls) if k in hints}
-
-
 def generator_option_names(name: str) -> list[str]:
     """The constructor arguments of generator ``name`` a user may set (``--gen-option KEY=VALUE``)."""
     return [p for p in init_parameters(generator_class(name)) if p not in STUDY_ARGUMENTS]
 
 
 def check_generator_options(name: str, options: Mapping[str, object]) -> dict[str, object]:
-    """``options`` with numbers given as text converted (``"5e-4"`` → 0.0005).
+    """``options`` checked against the typed constructor of generator ``name``, text converted (``"5e-4"`` → 0.0005).
+
+    The configuration parser's own type checks (jsonargparse), on the module's signature.
 
     Raises:
-        ConfigError: an option ``name`` does not have (the valid ones are listed), or text where a number is expected.
+        ConfigError: an option ``name`` does not have (the valid ones are listed), or a value of the wrong type.
     """
+    from jsonargparse import ArgumentError, ArgumentParser
+
+    from skinsynth.config.parser import config_error
     from skinsynth.errors import ConfigError
 
     valid = generator_option_names(name)
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(f"generator {name!r} has no option(s) {unknown}; valid options: {', '.join(valid)}")
-    hints = init_type_hints(generator_class(name))
-    coerced = dict(options)
-    for key, value in options.items():
-        kinds = _scalar_types(hints.get(key))
-        if isinstance(value, str) and kinds & {int, float} and str not in kinds:
-            try:
-                coerced[key] = int(value) if kinds & {int, float} == {int} else float(value)
-            except ValueError:
-                raise ConfigError(f"option {key!r} of generator {name!r} expects a number, got {value!r}") from None
-    return coerced
-
-
-def _scalar_types(hint: object) -> set[type]:
-    """The scalar types a (possibly nested Optional / Sequence / Literal) annotation admits."""
-    if hint is None:
-        return set()
-    if typing.get_origin(hint) is typing.Literal:
-        return {type(a) for a in typing.get_args(hint)}
-    args = typing.get_args(hint)
-    if args:
-        return set().union(*(_scalar_types(a) for a in args))
-    return {hint} if isinstance(hint, type) else set()
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(generator_class(name), skip=set(STUDY_ARGUMENTS))
+    try:
+        parsed = parser.parse_object(dict(options))
+    except (ArgumentError, TypeError, ValueError) as error:
+        message = str(config_error(error, f"generator {name!r}"))
+        raise ConfigError(message.replace("`", "option ", 1).replace("`:", ":", 1)) from None
+    return {key: parsed[key] for key in options}
 
 
 def effective_options(name: str, options: Mapping[str, object]) -> dict[str, object]:

@@ -96,15 +96,15 @@ def study_arms(ctx: StudyContext) -> list[Arm]:
     from skinsynth.evidence import filtered_name
 
     config = ctx.config
-    arms = [BASELINE_ARMS[name] for name in config.baselines]
-    if config.generator != "none":
+    arms = [BASELINE_ARMS[name] for name in config.study.baselines]
+    if config.generator.name != "none":
         name, spec = ctx.set_name(), ctx.selection_spec()
         arms += generator_arms(
             filtered_name(name, spec) if spec else name,
-            parse_weights(config.synthetic_weight),
-            config.two_stage,
-            ssl="ssl" in config.baselines,
-            synthetic_only=config.synthetic_only_arm,
+            parse_weights(config.study.synthetic_weight),
+            config.study.two_stage,
+            ssl="ssl" in config.study.baselines,
+            synthetic_only=config.study.synthetic_only_arm,
         )
     return arms
 
@@ -119,7 +119,7 @@ def split_budget(budget: dict[str, Any], fraction: float) -> tuple[dict[str, Any
     interval = int(budget["val_check_interval"]) if steps else 1
     epochs = int(budget["max_steps"]) // interval if steps else int(budget["max_epochs"])
     if epochs < 2:
-        raise ConfigError(f"`two_stage` needs a budget of at least 2 epochs to cut in two; this one has {epochs}")
+        raise ConfigError(f"`study.two_stage` needs a budget of at least 2 epochs to cut in two; this one has {epochs}")
     second = min(max(round(epochs * fraction), 1), epochs - 1)
     key, unit = ("max_steps", interval) if steps else ("max_epochs", 1)
     return {**budget, key: (epochs - second) * unit}, {**budget, key: second * unit}
@@ -134,12 +134,12 @@ def training_budget(config: StudyConfig, real_train_images: int) -> dict[str, An
     come from training longer. ``epochs``: ``--epochs`` passes over the arm's own training set.
     """
     c = config
-    if c.train_budget == "epochs":
-        return {"max_epochs": c.epochs}
-    steps_per_epoch = max(real_train_images // c.batch_size, 1)  # training loaders drop the ragged batch
+    if c.classifier.train_budget == "epochs":
+        return {"max_epochs": c.classifier.epochs}
+    steps_per_epoch = max(real_train_images // c.data.batch_size, 1)  # training loaders drop the ragged batch
     return {
         "max_epochs": -1,
-        "max_steps": c.epochs * steps_per_epoch,
+        "max_steps": c.classifier.epochs * steps_per_epoch,
         "val_check_interval": steps_per_epoch,
         "check_val_every_n_epoch": None,
     }

@@ -32,14 +32,14 @@ def ssl_backbone(ctx: StudyContext) -> Path:
     path = pretrain_ssl_backbone(
         dm.train_records,
         out,
-        backbone=c.backbone,
-        image_size=c.image_size,
-        epochs=c.ssl_epochs,
-        batch_size=c.ssl_batch_size,
-        seed=c.seed,
-        num_workers=c.num_workers,
-        pretrained=c.pretrained,
-        weights_path=c.weights_path,
+        backbone=c.classifier.backbone,
+        image_size=c.data.image_size,
+        epochs=c.classifier.ssl_epochs,
+        batch_size=c.classifier.ssl_batch_size,
+        seed=c.study.seed,
+        num_workers=c.data.num_workers,
+        pretrained=c.classifier.pretrained,
+        weights_path=c.classifier.weights_path,
         make_trainer=lambda **a: ctx.unsupervised_trainer(None, enable_checkpointing=False, **a),
     )
     barrier()
@@ -69,27 +69,27 @@ def run_arm(ctx: StudyContext, arm: Arm) -> dict[str, Any]:
     c = ctx.config
     started = time.perf_counter()
     # the SimCLR stage seeds itself; built first, the arm starts from the same random state resumed or not
-    weights_path = str(ssl_backbone(ctx)) if arm.ssl else c.weights_path
-    L.seed_everything(c.seed, workers=True, verbose=False)
+    weights_path = str(ssl_backbone(ctx)) if arm.ssl else c.classifier.weights_path
+    L.seed_everything(c.study.seed, workers=True, verbose=False)
     dm = ctx.arm_datamodule(arm)
     real_images = len(dm.split.records_for("train"))
     budget = training_budget(ctx.config, real_images)
     model = LesionClassifier(
         num_classes=len(ctx.class_codes),
         class_codes=ctx.class_codes,
-        backbone=c.backbone,
-        pretrained=c.pretrained,
+        backbone=c.classifier.backbone,
+        pretrained=c.classifier.pretrained,
         weights_path=weights_path,
         loss=arm.loss,
         class_weights=dm.class_weights() if arm.loss == "weighted_ce" else None,
-        label_smoothing=c.label_smoothing,
-        focal_gamma=c.focal_gamma,
-        mixup_alpha=c.mixup_alpha,
-        cutmix_alpha=c.cutmix_alpha,
-        optimizer=c.optimizer,
-        scheduler=c.scheduler,
-        lr=c.lr,
-        weight_decay=c.weight_decay,
+        label_smoothing=c.classifier.label_smoothing,
+        focal_gamma=c.classifier.focal_gamma,
+        mixup_alpha=c.classifier.mixup_alpha,
+        cutmix_alpha=c.classifier.cutmix_alpha,
+        optimizer=c.classifier.optimizer,
+        scheduler=c.classifier.scheduler,
+        lr=c.classifier.lr,
+        weight_decay=c.classifier.weight_decay,
         steps_per_epoch=budget.get("val_check_interval"),
         synthetic_weight=arm.synthetic_weight if arm.mode == "mixed" else 1.0,
     )
@@ -105,7 +105,7 @@ def run_arm(ctx: StudyContext, arm: Arm) -> dict[str, Any]:
         finish(logger)
         first_steps, stage = int(trainer.global_step), "stage2"
         model = LesionClassifier.load_checkpoint(str(checkpoint.best_model_path))
-        model.hparams.lr = c.lr * arm.finetune_lr_scale
+        model.hparams.lr = c.classifier.lr * arm.finetune_lr_scale
         model.hparams.synthetic_weight = 1.0
         dm = ctx.arm_datamodule(dataclasses.replace(arm, mode="fewshot", generator=None))
         budget = second

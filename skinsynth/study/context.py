@@ -30,7 +30,7 @@ class StudyContext:
 
     def __init__(self, config: StudyConfig) -> None:
         self.config = config
-        self.run_dir = Path(config.run_dir)
+        self.run_dir = Path(config.study.run_dir)
         self.records: LesionRecords | None = None
         self.test_records: LesionRecords | None = None
         self.split: Split | Any = None
@@ -45,20 +45,24 @@ class StudyContext:
         from skinsynth.data.datamodule import SkinLesionDataModule
 
         c = self.config
-        if mode == "fewshot" and c.shots is None:
+        if mode == "fewshot" and c.data.shots is None:
             mode = "real"  # --shots all: the long-tailed setting
-        settings = {"batch_size": c.batch_size, "num_workers": c.num_workers, "augment": c.augment} | options
+        settings = {
+            "batch_size": c.data.batch_size,
+            "num_workers": c.data.num_workers,
+            "augment": c.data.augment,
+        } | options
         return SkinLesionDataModule(
             records=self.records,
             test_records=self.test_records,
             split=self.split,
             mode=mode,
-            shots=c.shots,
-            val_fraction=c.val_fraction,
-            image_size=c.image_size,
-            seed=c.seed,
-            on_bad_image=c.on_bad_image,
-            pool_fraction=c.unlabeled_pool,
+            shots=c.data.shots,
+            val_fraction=c.data.val_fraction,
+            image_size=c.data.image_size,
+            seed=c.study.seed,
+            on_bad_image=c.data.on_bad_image,
+            pool_fraction=c.data.unlabeled_pool,
             **settings,
         )
 
@@ -66,7 +70,7 @@ class StudyContext:
         """The set-up datamodule of ``arm``: the study's split, its mode, sampling, augmentation and synthetic set."""
         dm = self.datamodule(
             arm.mode,
-            augment=arm.augment or self.config.augment,
+            augment=arm.augment or self.config.data.augment,
             balanced_sampling=arm.balanced_sampling,
             synthetic_dirs=[self.synthetic_dir(arm.generator)] if arm.generator else (),
         )
@@ -76,9 +80,9 @@ class StudyContext:
     def set_name(self) -> str:
         """The study's generator as it names its synthetic set and arms: ``gan``, ``gan-pool``, ``gan-pretrained``."""
         c = self.config
-        if c.pretrained_generator:
-            return f"{c.generator}-pretrained"
-        return f"{c.generator}-pool" if c.pretrain_epochs else c.generator
+        if c.generator.pretrained_checkpoint:
+            return f"{c.generator.name}-pretrained"
+        return f"{c.generator.name}-pool" if c.generator.pretrain_epochs else c.generator.name
 
     def synthetic_dir(self, generator: str) -> Path:
         """Where generator ``generator``'s synthetic set is materialized."""
@@ -88,7 +92,7 @@ class StudyContext:
         """What the generator makes: the budget, times ``oversample_factor`` when a filter selects from it."""
         import math
 
-        factor = self.config.oversample_factor if self.config.generator != "oracle" else 1.0
+        factor = self.config.study.oversample_factor if self.config.generator.name != "oracle" else 1.0
         return {code: math.ceil(n * factor) for code, n in self.budget().items()}
 
     def selection_spec(self) -> str | None:
@@ -98,24 +102,24 @@ class StudyContext:
         images) is never post-selected: it is the control the filtered sets are compared with.
         """
         c = self.config
-        if c.generator == "oracle":
+        if c.generator.name == "oracle":
             return None
-        if c.generator == "inpaint" and not c.filter and "real" in c.baselines:
+        if c.generator.name == "inpaint" and not c.study.filter and "real" in c.study.baselines:
             return DEFAULT_INPAINT_FILTER  # painted lesions are post-selected unless a --filter says otherwise
-        return (c.filter or "none") if (c.filter or c.oversample_factor > 1) else None
+        return (c.study.filter or "none") if (c.study.filter or c.study.oversample_factor > 1) else None
 
     def budget(self) -> dict[str, int]:
         """The synthetic budget for the few-shot training counts; printed and saved as ``budget.json``."""
         from skinsynth.budget import format_budget, make_budget
 
         real = self.split.records_for("train").frame["code"].value_counts().to_dict()
-        budget = make_budget(self.config.budget, real, self.records.vocabulary, self.config.max_ratio)
-        print(f"[skinsynth] synthetic budget ({self.config.budget}, max ratio {self.config.max_ratio}):")
+        budget = make_budget(self.config.study.budget, real, self.records.vocabulary, self.config.study.max_ratio)
+        print(f"[skinsynth] synthetic budget ({self.config.study.budget}, max ratio {self.config.study.max_ratio}):")
         print(format_budget(budget, real))
         if launched_rank() == 0:
             saved = {
-                "strategy": self.config.budget,
-                "max_ratio": self.config.max_ratio,
+                "strategy": self.config.study.budget,
+                "max_ratio": self.config.study.max_ratio,
                 "real": real,
                 "synthetic": budget,
             }
@@ -131,20 +135,22 @@ class StudyContext:
 
         c = self.config
         settings = {
-            "accelerator": c.accelerator,
-            "devices": c.devices,
-            "num_nodes": c.num_nodes,
-            "precision": c.precision,
+            "accelerator": c.trainer.accelerator,
+            "devices": c.trainer.devices,
+            "num_nodes": c.trainer.num_nodes,
+            "precision": c.trainer.precision,
             "logger": False,
-            "enable_progress_bar": c.progress_bar,
+            "enable_progress_bar": c.trainer.progress_bar,
             "enable_model_summary": False,
             "limit_val_batches": 0,
             "log_every_n_steps": 5,
-            "limit_train_batches": c.limit_train_batches,
+            "limit_train_batches": c.trainer.limit_train_batches,
             "enable_checkpointing": True,
             "default_root_dir": str(self.run_dir),
         }
-        needs = module_trainer_arguments(model, c.accelerator, c.devices, c.num_nodes, c.precision)
+        needs = module_trainer_arguments(
+            model, c.trainer.accelerator, c.trainer.devices, c.trainer.num_nodes, c.trainer.precision
+        )
         return L.Trainer(**{**settings, **needs, **arguments})
 
     def generator_options(self) -> dict[str, Any]:
@@ -154,9 +160,9 @@ class StudyContext:
         """
         from skinsynth.models.registry import check_generator_options
 
-        options = check_generator_options(self.config.generator, self.config.gen_options)
-        if self.config.pretrained_model and self.config.generator == "ldm-lora":
-            options.setdefault("pretrained_model", self.config.pretrained_model)
+        options = check_generator_options(self.config.generator.name, self.config.generator.init_args)
+        if self.config.generator.pretrained_model and self.config.generator.name == "ldm-lora":
+            options.setdefault("pretrained_model", self.config.generator.pretrained_model)
         base = options.get("pretrained_model")
         if base and Path(str(base)).expanduser().exists():
             options["pretrained_model"] = str(Path(str(base)).expanduser().resolve())
@@ -166,5 +172,5 @@ class StudyContext:
         """Where a reloaded generator samples: the first GPU when the study may use one, else the CPU."""
         import torch
 
-        wants_gpu = self.config.accelerator in ("auto", "gpu", "cuda")
+        wants_gpu = self.config.trainer.accelerator in ("auto", "gpu", "cuda")
         return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"

@@ -22,31 +22,32 @@ def prepare_data(ctx: StudyContext) -> None:
     settings give (else the data or the settings changed).
     """
     from skinsynth.data.sources import read_source
-    from skinsynth.data.sources.toy import read_toy
+    from skinsynth.data.sources.toy import default_toy_dir, read_toy
 
     c = ctx.config
     writer = launched_rank() == 0  # under torchrun or Lightning's launcher, rank 0 alone writes the run dir
     if writer:
         check_run_dir(ctx.run_dir, c)
         mark_run_dir(ctx.run_dir)  # the marker only: settings are saved once they were checked against the data
-    if c.dataset == "toy":  # one fixed toy set (data seed 0); --seed varies the split and training only
-        toy_dir = Path(c.data_dir) if c.data_dir else ctx.run_dir / "data" / "toy"
-        ctx.records = read_toy(toy_dir, total=c.toy_total, min_per_class=c.toy_min_per_class, image_size=c.image_size)
+    if c.data.dataset == "toy":  # one fixed toy set (data seed 0); --seed varies the split and training only
+        options = {"total": c.data.toy_total, "min_per_class": c.data.toy_min_per_class}
+        toy_dir = Path(c.data.data_dir) if c.data.data_dir else default_toy_dir(c.data.image_size, **options)
+        ctx.records = read_toy(toy_dir, image_size=c.data.image_size, **options)
     else:
-        ctx.records = read_source(c.dataset, c.data_dir)
+        ctx.records = read_source(c.data.dataset, c.data.data_dir)
     ctx.records.check_files()
-    if c.test_data:
-        ctx.test_records = read_source("isic2018_test", c.test_data)
+    if c.data.test_data:
+        ctx.test_records = read_source("isic2018_test", c.data.test_data)
         ctx.test_records.check_files()
     ctx.class_codes = list(ctx.records.vocabulary.codes)
     split = ctx.datamodule().make_split()  # too many shots for a class fails here, before anything is saved
     counts = split.audit()
     ctx.split = split
-    if c.generator != "none":  # the budget against the real counts (a custom: class the data lacks, ...)
+    if c.generator.name != "none":  # the budget against the real counts (a custom: class the data lacks, ...)
         from skinsynth.budget import make_budget
 
         real = split.records_for("train").frame["code"].value_counts().to_dict()
-        make_budget(c.budget, real, ctx.records.vocabulary, c.max_ratio)
+        make_budget(c.study.budget, real, ctx.records.vocabulary, c.study.max_ratio)
     if not writer:
         return
     stored = ctx.run_dir / "split.csv"
@@ -54,7 +55,7 @@ def prepare_data(ctx: StudyContext) -> None:
         raise ConfigError(f"{str(stored)!r} differs from the split these settings give (has the data changed?)")
     atomic_write_text(yaml.safe_dump(c.to_dict(), sort_keys=False), ctx.run_dir / "config.yaml")
     split.to_csv(stored)
-    print(f"[skinsynth] split ({split.strategy}, seed {c.seed}):\n{counts.to_string()}")
+    print(f"[skinsynth] split ({split.strategy}, seed {c.study.seed}):\n{counts.to_string()}")
     # the artifact is the split: every later stage trains and tests on what split.csv says
     ctx.split = Split.load(stored, split.records)  # its records: the data and any external test set
     write_training_grid(ctx, ctx.split)
@@ -74,8 +75,8 @@ def write_training_grid(ctx: StudyContext, split: Any) -> None:
         return
     train = split.records_for("train").frame.groupby("label", group_keys=False).head(8)
     reader, transform = (
-        ImageReader(draft_size=ctx.config.image_size),
-        eval_transform(ctx.config.image_size, normalize=False),
+        ImageReader(draft_size=ctx.config.data.image_size),
+        eval_transform(ctx.config.data.image_size, normalize=False),
     )
     images = torch.stack([transform(image=reader.read(p))["image"] for p in train["path"]])
     labels = torch.as_tensor(np.asarray(train["label"]))

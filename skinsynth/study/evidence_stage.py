@@ -32,7 +32,7 @@ def run_evidence(ctx: StudyContext, generator: str) -> dict[str, Any] | None:
         return json.loads((out / EVIDENCE_FILE).read_text())
     judge_path = ctx.run_dir / "checkpoints" / "real" / "best.ckpt"
     if not judge_path.is_file():
-        print("[skinsynth] no 'real' arm: the synthetic set is not scored (add real to `baselines`)")
+        print("[skinsynth] no 'real' arm: the synthetic set is not scored (add real to `study.baselines`)")
         log_evidence(ctx, generator, None)
         return None
     started = time.perf_counter()
@@ -45,9 +45,9 @@ def run_evidence(ctx: StudyContext, generator: str) -> dict[str, Any] | None:
         real_train,
         judge,
         ctx.class_codes,
-        ctx.config.image_size,
+        ctx.config.data.image_size,
         space,
-        seed=ctx.config.seed,
+        seed=ctx.config.study.seed,
     )
     print(f"[skinsynth] synthetic set {generator!r} scored in {time.perf_counter() - started:.0f} s: {out}")
     log_evidence(ctx, generator, out)
@@ -60,28 +60,28 @@ def log_evidence(ctx: StudyContext, generator: str, quality_dir: Path | None) ->
     The artifact (``<study>-seed<k>-<generator>``, manifest + PNGs) names the generator checkpoint it came from;
     the arms that train on the set record its use (:func:`~skinsynth.tracking.use_synthetic_artifact`).
     """
-    if ctx.config.logger != "wandb" or launched_rank() != 0:
+    if ctx.config.trainer.logger != "wandb" or launched_rank() != 0:
         return
     from skinsynth import tracking
     from skinsynth.data.synthetic import read_manifest
 
     c, folder = ctx.config, ctx.synthetic_dir(generator)
-    name = tracking.artifact_name(c.name, c.seed, generator)
+    name = tracking.artifact_name(c.study.name, c.study.seed, generator)
     run = f"evidence-{generator}"
     logger = tracking.make_logger(
         "wandb",
         run_dir=ctx.run_dir,
         name=run,
-        group=c.name,
-        project=c.wandb_project,
+        group=c.study.name,
+        project=c.trainer.wandb_project,
         config={**c.to_dict(), "arm": run},
     )
     checkpoint = ctx.run_dir / "checkpoints" / f"generator-{generator}" / "last.ckpt"
     budget = json.loads((ctx.run_dir / "budget.json").read_text()).get("synthetic")
     metadata = {
         "generator": generator,
-        "study": c.name,
-        "seed": c.seed,
+        "study": c.study.name,
+        "seed": c.study.seed,
         "budget": budget,
         "generator_checkpoint": f"{name}-generator" if checkpoint.is_file() else None,
     }
@@ -115,7 +115,7 @@ def run_selection(ctx: StudyContext, generator: str, spec: str) -> None:
         ctx.split.records_for("train"),
         judge,
         ctx.class_codes,
-        ctx.config.image_size,
+        ctx.config.data.image_size,
         spec,
         ctx.budget(),
     )
@@ -124,7 +124,7 @@ def run_selection(ctx: StudyContext, generator: str, spec: str) -> None:
     if len(short):
         print(
             f"[skinsynth] classes below their budget after filtering: {', '.join(short.index)} "
-            "(raise `oversample_factor`)"
+            "(raise `study.oversample_factor`)"
         )
 
 

@@ -32,18 +32,18 @@ def fit_arm(
 
     c = ctx.config
     name = f"{arm_name}/{stage}" if stage else arm_name
-    if c.logger == "wandb" and not ctx.announced_offline and wandb_mode() == "offline":
+    if c.trainer.logger == "wandb" and not ctx.announced_offline and wandb_mode() == "offline":
         print(
             f"[skinsynth] W&B: no login found, logging offline to {ctx.run_dir / 'wandb'} "
             "(upload later with `wandb sync`)"
         )
         ctx.announced_offline = True
     logger = make_logger(
-        c.logger,
+        c.trainer.logger,
         run_dir=ctx.run_dir,
         name=name,
-        group=c.name,
-        project=c.wandb_project,
+        group=c.study.name,
+        project=c.trainer.wandb_project,
         config={**c.to_dict(), "arm": arm_name, "stage": stage or "single"},
     )
     if uses and launched_rank() == 0:
@@ -51,7 +51,7 @@ def fit_arm(
 
         manifest = ctx.synthetic_dir(uses) / "manifest.csv"
         source = ctx.set_name() if uses.startswith(f"{ctx.set_name()}-") else uses
-        use_synthetic_artifact(logger, artifact_name(c.name, c.seed, source), sha256_file(manifest))
+        use_synthetic_artifact(logger, artifact_name(c.study.name, c.study.seed, source), sha256_file(manifest))
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir,
         filename="best",
@@ -60,28 +60,32 @@ def fit_arm(
         save_top_k=1,
         save_last=False,
     )
-    callbacks: list[Any] = [checkpoint, progress_bar()] if c.progress_bar else [checkpoint]
-    if c.early_stopping_patience:
-        callbacks.append(EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.early_stopping_patience))
+    callbacks: list[Any] = [checkpoint, progress_bar()] if c.trainer.progress_bar else [checkpoint]
+    if c.classifier.early_stopping_patience:
+        callbacks.append(
+            EarlyStopping(monitor="val_balanced_accuracy", mode="max", patience=c.classifier.early_stopping_patience)
+        )
     trainer = L.Trainer(
         **budget,
-        accelerator=c.accelerator,
-        devices=c.devices,
-        num_nodes=c.num_nodes,
-        precision=c.precision,
+        accelerator=c.trainer.accelerator,
+        devices=c.trainer.devices,
+        num_nodes=c.trainer.num_nodes,
+        precision=c.trainer.precision,
         logger=logger,
         callbacks=callbacks,
-        enable_progress_bar=c.progress_bar,
+        enable_progress_bar=c.trainer.progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
         log_every_n_steps=5,
-        limit_train_batches=c.limit_train_batches,
-        limit_val_batches=c.limit_val_batches,
-        limit_test_batches=c.limit_test_batches,
+        limit_train_batches=c.trainer.limit_train_batches,
+        limit_val_batches=c.trainer.limit_val_batches,
+        limit_test_batches=c.trainer.limit_test_batches,
         default_root_dir=str(ctx.run_dir),
-        **module_trainer_arguments(model, c.accelerator, c.devices, c.num_nodes, c.precision),
+        **module_trainer_arguments(
+            model, c.trainer.accelerator, c.trainer.devices, c.trainer.num_nodes, c.trainer.precision
+        ),
     )
     length = f"{budget['max_steps']} steps" if "max_steps" in budget else f"{budget['max_epochs']} epoch(s)"
-    print(f"[skinsynth] arm {name!r}: training {c.backbone} on {len(dm.train_records)} images for {length}")
+    print(f"[skinsynth] arm {name!r}: training {c.classifier.backbone} on {len(dm.train_records)} images for {length}")
     trainer.fit(model, datamodule=dm)
     return trainer, checkpoint, logger

@@ -38,14 +38,14 @@ def run_generator(ctx: StudyContext) -> Path:
     )
     from skinsynth.tracking import finish, make_logger
 
-    c, kind, name = ctx.config, ctx.config.generator, ctx.set_name()
+    c, kind, name = ctx.config, ctx.config.generator.name, ctx.set_name()
     folder = ctx.synthetic_dir(name)
     budget = ctx.generated_budget()
     if kind == "oracle":  # the positive control: real pool images of the asked-for class, nothing to train
         from skinsynth.data.oracle import materialize_oracle
 
         if launched_rank() == 0:
-            materialize_oracle(ctx.split.records_for("pool"), budget, folder, c.image_size, c.seed)
+            materialize_oracle(ctx.split.records_for("pool"), budget, folder, c.data.image_size, c.study.seed)
         barrier()
         print(f"[skinsynth] oracle: {sum(budget.values())} real pool images as its synthetic set ({folder})")
         return folder
@@ -55,9 +55,9 @@ def run_generator(ctx: StudyContext) -> Path:
     options = {
         "generator_name": name,
         "class_codes": ctx.class_codes,
-        "study_seed": c.seed,
-        "batch_size": c.sample_batch_size,
-        "progress": c.progress_bar,
+        "study_seed": c.study.seed,
+        "batch_size": c.generator.sample_batch_size,
+        "progress": c.trainer.progress_bar,
         "checkpoint": last.relative_to(ctx.run_dir).as_posix(),
     }
     gen_options = ctx.generator_options()
@@ -70,57 +70,62 @@ def run_generator(ctx: StudyContext) -> Path:
         # every setting, not only the ones given now: a resumed run must continue the same model
         requested = effective_options(kind, gen_options)
         check_checkpoint_options(last, saved_settings(kind, saved.get("hyper_parameters", {})), requested)
-        if saved.get("epoch", -1) + 1 >= c.gen_epochs:
+        if saved.get("epoch", -1) + 1 >= c.generator.epochs:
             print(f"[skinsynth] generator {name!r}: trained earlier ({last}); materializing its budget")
             if launched_rank() == 0:  # one process completes the set; launched peers wait for it
-                model = load_generator(kind, last, ctx.class_codes, c.image_size, requested)
+                model = load_generator(kind, last, ctx.class_codes, c.data.image_size, requested)
                 model.set_training_records(ctx.split.records_for("train"), pool=ctx.split.records_for("pool"))
-                materialize(model.to(ctx.sampling_device()), budget, folder, image_size=c.image_size, **options)
+                materialize(model.to(ctx.sampling_device()), budget, folder, image_size=c.data.image_size, **options)
                 write_generator_figures(ctx, model, name)
             barrier()
             return folder
     started = time.perf_counter()
-    L.seed_everything(c.seed, workers=True, verbose=False)
-    dm = ctx.datamodule(batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
-    model = make_generator(kind, class_codes=ctx.class_codes, image_size=c.image_size, **gen_options)
+    L.seed_everything(c.study.seed, workers=True, verbose=False)
+    dm = ctx.datamodule(batch_size=c.generator.batch_size, augment="dihedral", normalize=False)
+    model = make_generator(kind, class_codes=ctx.class_codes, image_size=c.data.image_size, **gen_options)
     dm.setup("fit")
     # the LDM's per-image captions follow the row order; the inpainting generator paints into these images
     model.set_training_records(dm.train_records, pool=ctx.split.records_for("pool"))
     logger = make_logger(
-        c.logger,
+        c.trainer.logger,
         run_dir=ctx.run_dir,
         name=f"generator-{name}",
-        group=c.name,
-        project=c.wandb_project,
+        group=c.study.name,
+        project=c.trainer.wandb_project,
         config={**c.to_dict(), "arm": f"generator-{name}"},
     )
     materializer = SyntheticDatasetCallback(folder, budget, **options)
-    grids = SampleGridCallback(ctx.run_dir / "grids" / name, ctx.class_codes, c.grid_every, seed=c.seed)
+    grids = SampleGridCallback(ctx.run_dir / "grids" / name, ctx.class_codes, c.generator.grid_every, seed=c.study.seed)
     trainer = ctx.unsupervised_trainer(
         model,
-        max_epochs=c.gen_epochs,
+        max_epochs=c.generator.epochs,
         logger=logger,
         callbacks=[generator_checkpoint(ckpt_dir), grids, materializer],
     )
-    print(f"[skinsynth] generator {name!r}: training on the {c.shots or 'all'}-shot split for {c.gen_epochs} epoch(s)")
+    print(
+        f"[skinsynth] generator {name!r}: training on the {c.data.shots or 'all'}-shot split for "
+        f"{c.generator.epochs} epoch(s)"
+    )
     trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.is_file() else None)
     if trainer.global_rank == 0:
         from skinsynth.tracking import artifact_name, log_model_artifact
 
-        described = {"generator": name, "study": c.name, "seed": c.seed, "epochs": c.gen_epochs}
-        log_model_artifact(logger, f"{artifact_name(c.name, c.seed, name)}-generator", last, described)
+        described = {"generator": name, "study": c.study.name, "seed": c.study.seed, "epochs": c.generator.epochs}
+        log_model_artifact(logger, f"{artifact_name(c.study.name, c.study.seed, name)}-generator", last, described)
     if trainer.global_rank == 0:
         write_generator_figures(ctx, model, name)
     finish(logger)
     seconds = time.perf_counter() - started
     print(f"[skinsynth] generator {name!r}: trained and materialized {sum(budget.values())} images in {seconds:.0f} s")
-    atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": c.gen_epochs}, ckpt_dir / "timing.json")
+    atomic_write_json(
+        {"generator": name, "wall_time_s": seconds, "epochs": c.generator.epochs}, ckpt_dir / "timing.json"
+    )
     return folder
 
 
 def write_generator_figures(ctx: StudyContext, model: Any, name: str) -> None:
     """The generator's own figures (the inpainting generator: source, mask, result per class) in ``grids/<set>/``."""
-    for path in model.write_figures(ctx.run_dir / "grids" / name, seed=ctx.config.seed):
+    for path in model.write_figures(ctx.run_dir / "grids" / name, seed=ctx.config.study.seed):
         print(f"[skinsynth] generator {name!r}: {path}")
 
 
@@ -137,7 +142,7 @@ def check_start(ctx: StudyContext, ckpt_dir: Path, start: Path) -> None:
         if saved.get("sha256") != digest:
             raise ConfigError(
                 f"the generator in {str(ckpt_dir)!r} was fine-tuned from another checkpoint ({saved.get('path')}, "
-                f"SHA-256 {str(saved.get('sha256'))[:12]}…) than {str(start)!r}; use a new `run_dir`"
+                f"SHA-256 {str(saved.get('sha256'))[:12]}…) than {str(start)!r}; use a new `study.run_dir`"
             )
     elif launched_rank() == 0:
         atomic_write_json({"path": str(start), "sha256": digest}, record)
@@ -156,8 +161,8 @@ def pretrained_generator(ctx: StudyContext) -> Path | None:
     from skinsynth.study.pretraining import check_pretrained_images, finished_epochs, pretrain_generator
 
     c = ctx.config
-    if c.pretrained_generator:
-        path = Path(c.pretrained_generator).expanduser().resolve()
+    if c.generator.pretrained_checkpoint:
+        path = Path(c.generator.pretrained_checkpoint).expanduser().resolve()
         held_out = {str(i) for s in ("val", "test") for i in ctx.split.records_for(s).frame["image_id"]}
         seen = check_pretrained_images(path, held_out)
         print(
@@ -169,10 +174,10 @@ def pretrained_generator(ctx: StudyContext) -> Path | None:
             )
         )
         return path
-    if not c.pretrain_epochs:
+    if not c.generator.pretrain_epochs:
         return None
-    ckpt_dir = ctx.run_dir / "checkpoints" / f"pretrain-{c.generator}"
-    dm = ctx.datamodule("unlabeled", batch_size=c.gen_batch_size, augment="dihedral", normalize=False)
+    ckpt_dir = ctx.run_dir / "checkpoints" / f"pretrain-{c.generator.name}"
+    dm = ctx.datamodule("unlabeled", batch_size=c.generator.batch_size, augment="dihedral", normalize=False)
     # the pretraining trains every weight from scratch: adapters (finetune=lora) belong to the fine-tuning
     options = {k: v for k, v in ctx.generator_options().items() if k not in ("finetune", "init_checkpoint")}
     options["unconditional"] = True
@@ -181,24 +186,29 @@ def pretrained_generator(ctx: StudyContext) -> Path | None:
         from skinsynth.checkpoints import load_checkpoint
         from skinsynth.models.registry import check_checkpoint_options, effective_options, saved_settings
 
-        saved = saved_settings(c.generator, load_checkpoint(last).get("hyper_parameters", {}))
-        check_checkpoint_options(last, saved, effective_options(c.generator, options))
-    L.seed_everything(c.seed, workers=True, verbose=False)
-    model = make_generator(c.generator, class_codes=ctx.class_codes, image_size=c.image_size, **options)
-    if finished_epochs(last) >= c.pretrain_epochs:
-        print(f"[skinsynth] generator {c.generator!r}: reusing its finished pool pretraining ({last})")
+        saved = saved_settings(c.generator.name, load_checkpoint(last).get("hyper_parameters", {}))
+        check_checkpoint_options(last, saved, effective_options(c.generator.name, options))
+    L.seed_everything(c.study.seed, workers=True, verbose=False)
+    model = make_generator(c.generator.name, class_codes=ctx.class_codes, image_size=c.data.image_size, **options)
+    if finished_epochs(last) >= c.generator.pretrain_epochs:
+        print(f"[skinsynth] generator {c.generator.name!r}: reusing its finished pool pretraining ({last})")
     else:
         print(
-            f"[skinsynth] generator {c.generator!r}: pretraining on the unlabeled pool for {c.pretrain_epochs} "
-            "epoch(s), labels hidden"
+            f"[skinsynth] generator {c.generator.name!r}: pretraining on the unlabeled pool for "
+            f"{c.generator.pretrain_epochs} epoch(s), labels hidden"
         )
     started = time.perf_counter()
     last = pretrain_generator(
-        model, dm, ckpt_dir, epochs=c.pretrain_epochs, make_trainer=lambda **a: ctx.unsupervised_trainer(model, **a)
+        model,
+        dm,
+        ckpt_dir,
+        epochs=c.generator.pretrain_epochs,
+        make_trainer=lambda **a: ctx.unsupervised_trainer(model, **a),
     )
     if launched_rank() == 0 and not (ckpt_dir / "timing.json").is_file():
         atomic_write_json(
-            {"wall_time_s": time.perf_counter() - started, "epochs": c.pretrain_epochs}, ckpt_dir / "timing.json"
+            {"wall_time_s": time.perf_counter() - started, "epochs": c.generator.pretrain_epochs},
+            ckpt_dir / "timing.json",
         )
     barrier()
     return last

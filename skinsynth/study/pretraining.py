@@ -115,7 +115,7 @@ def pretrain_generator(
             raise ConfigError(
                 f"{str(ckpt_dir)!r} holds a pretraining of {saved.get('epochs')} epochs on "
                 f"{len(saved.get('images', []))} images; this study asks for {epochs} epochs on "
-                f"{len(settings['images'])}: use a new `run_dir`"
+                f"{len(settings['images'])}: use a new `study.run_dir`"
             )
     if finished_epochs(last) >= epochs:
         return last
@@ -144,9 +144,9 @@ def check_pretrained_images(checkpoint: Path, held_out: set[str]) -> int | None:
     leaked = sorted(seen & held_out)
     if leaked:
         raise ConfigError(
-            f"`pretrained_generator` {str(checkpoint)!r} was pretrained on {len(leaked)} image(s) that are in this "
-            f"study's val or test split ({preview(leaked)}): its split differs (another seed or pool?). Pretrain on "
-            "this study's pool instead (`pretrain_epochs` > 0)"
+            f"`generator.pretrained_checkpoint` {str(checkpoint)!r} was pretrained on {len(leaked)} image(s) that are "
+            f"in this study's val or test split ({preview(leaked)}): its split differs (another seed or pool?). "
+            "Pretrain on this study's pool instead (`generator.pretrain_epochs` > 0)"
         )
     return len(seen)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from skinsynth.config import RESULT_KEYS, StudyConfig
+from skinsynth.config import FLAT_KEYS, RESULT_KEYS, SECTIONS, StudyConfig
 from skinsynth.errors import ConfigError, preview
 from skinsynth.io import atomic_write_text
 
@@ -23,6 +23,18 @@ def sha256_file(path: Path) -> str:
 RUN_MARKER = ".skinsynth-run"
 
 
+def saved_settings(path: Path) -> dict[str, Any]:
+    """A saved ``config.yaml`` by ``section.key`` (a flat one of an earlier version is moved into sections)."""
+    values = yaml.safe_load(path.read_text()) or {}
+    settings: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in SECTIONS and isinstance(value, dict):
+            settings.update({f"{key}.{k}": v for k, v in value.items()})
+        elif key in FLAT_KEYS:
+            settings[FLAT_KEYS[key]] = value
+    return settings
+
+
 def is_study_dir(run_dir: Path) -> bool:
     """Whether ``run_dir`` was made by a skinsynth study (its marker, or an older study's ``config.yaml``)."""
     if (run_dir / RUN_MARKER).is_file():
@@ -34,35 +46,42 @@ def is_study_dir(run_dir: Path) -> bool:
         values = yaml.safe_load(saved.read_text())
     except yaml.YAMLError:
         return False
-    return isinstance(values, dict) and bool(values) and set(values) <= set(StudyConfig.fields())
+    return isinstance(values, dict) and bool(values) and set(values) <= set(FLAT_KEYS) | set(SECTIONS)
 
 
 def check_run_dir(run_dir: Path, config: StudyConfig) -> None:
-    """Refuse, before anything is written, a folder that is not a study or holds a study with other settings."""
+    """Refuse, before anything is written, a folder that is not a study or holds a study with other settings.
+
+    The saved ``config.yaml`` is compared section by section (a flat one of an earlier version too); the error names
+    each setting that changed by its ``section.key``.
+    """
     if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"run directory {str(run_dir)!r} is a file; choose another `run_dir`")
+        raise ConfigError(f"run directory {str(run_dir)!r} is a file; choose another `study.run_dir`")
     if run_dir.is_dir() and any(run_dir.iterdir()) and not is_study_dir(run_dir):
         found = sorted(p.name for p in run_dir.iterdir())
         raise ConfigError(
             f"run directory {str(run_dir)!r} is not empty and is not a skinsynth study (it holds {preview(found)}); "
-            "a study writes and deletes files in its run directory, so choose a new or empty `run_dir`"
+            "a study writes and deletes files in its run directory, so choose a new or empty `study.run_dir`"
         )
     saved = run_dir / "config.yaml"
     if saved.is_file():
-        previous = yaml.safe_load(saved.read_text()) or {}
-        weight = previous.get("synthetic_weight")
+        previous = saved_settings(saved)
+        weight = previous.get("study.synthetic_weight")
         if isinstance(weight, (int, float)) and weight != 1:  # before weights were arms: real+<gen> used this weight
             raise ConfigError(
-                f"{str(run_dir)!r} is a study from an earlier skinsynth whose real+<gen> arms used `synthetic_weight` "
-                f"{weight}; arms are now named by their weight (real+<gen>-w{weight:g}), so this directory cannot be "
-                "resumed: use a new `run_dir`"
+                f"{str(run_dir)!r} is a study from an earlier skinsynth whose real+<gen> arms used "
+                f"`study.synthetic_weight` {weight}; arms are now named by their weight (real+<gen>-w{weight:g}), so "
+                "this directory cannot be resumed: use a new `study.run_dir`"
             )
-        keys = RESULT_KEYS if config.dataset == "toy" else {k for k in RESULT_KEYS if not k.startswith("toy_")}
-        changed = sorted(k for k in keys if k in previous and previous[k] != getattr(config, k))
+        toy = config.data.dataset == "toy"
+        keys = RESULT_KEYS if toy else {k for k in RESULT_KEYS if not k.startswith("data.toy_")}
+        current = config.values()
+        changed = sorted(k for k in keys if k in previous and previous[k] != current[k])
         if changed:
-            details = ", ".join(f"{k}: {previous[k]!r} → {getattr(config, k)!r}" for k in changed)
+            details = ", ".join(f"{k}: {previous[k]!r} → {current[k]!r}" for k in changed)
             raise ConfigError(
-                f"{str(run_dir)!r} holds a study with other settings ({details}); use a new `run_dir` or delete it"
+                f"{str(run_dir)!r} holds a study with other settings ({details}); use a new `study.run_dir` or "
+                "delete it"
             )
 
 
@@ -73,7 +92,7 @@ def mark_run_dir(run_dir: Path) -> None:
         atomic_write_text("skinsynth study run directory\n", run_dir / RUN_MARKER)
     except OSError as error:
         raise ConfigError(
-            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another `run_dir`"
+            f"cannot write to run directory {str(run_dir)!r} ({error.strerror}); choose another `study.run_dir`"
         ) from error
 
 

@@ -18,7 +18,6 @@ files in the run directory (``runs/<name>/``) so that a re-run resumes instead o
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -74,11 +73,13 @@ class FewShotStudy(StudyContext):
 
         The report covers every finished arm in the run directory (:func:`~skinsynth.study.report.write_study_report`).
         """
-        join_launched_processes(self.config.accelerator, self.config.devices, self.config.num_nodes)
+        join_launched_processes(
+            self.config.trainer.accelerator, self.config.trainer.devices, self.config.trainer.num_nodes
+        )
         self.prepare_data()
         barrier()  # launched peers read what rank 0 wrote
         results = {arm.name: self.run_arm(arm) for arm in self.arms() if arm.generator is None}
-        if self.config.generator != "none":
+        if self.config.generator.name != "none":
             self.run_generator()
             self.run_evidence(self.set_name())
             if self.selection_spec():
@@ -92,7 +93,7 @@ class FewShotStudy(StudyContext):
 
 
 def run_seeds(config: StudyConfig) -> dict[str, Any]:
-    """One study per seed of ``config.seeds`` (``<run_dir>/seed-<k>``), then the aggregate over the seeds.
+    """One study per seed of ``config.study.seeds`` (``<run_dir>/seed-<k>``), then the aggregate over the seeds.
 
     Writes ``<run_dir>/aggregate.json`` and ``aggregate.md``: mean ± std with bootstrap CIs per arm, and each arm
     paired with ``real`` seed by seed (differences, paired t, Wilcoxon, per-class F1 deltas). Every seed's study
@@ -100,21 +101,21 @@ def run_seeds(config: StudyConfig) -> dict[str, Any]:
     """
     from skinsynth.stats import aggregate, aggregate_markdown
 
-    seeds = list(dict.fromkeys(config.seeds or []))
+    seeds = list(dict.fromkeys(config.study.seeds or []))
     if not seeds:
-        raise ConfigError("`seeds` needs at least one seed, e.g. 0,1,2")
-    root = Path(config.run_dir)
+        raise ConfigError("`study.seeds` needs at least one seed, e.g. 0,1,2")
+    root = Path(config.study.run_dir)
     if launched_rank() == 0:
         if root.is_dir() and any(root.iterdir()) and not (root / RUN_MARKER).is_file():
             raise ConfigError(
                 f"run directory {str(root)!r} is not empty and is not a skinsynth study; choose a new or empty "
-                "`run_dir`"
+                "`study.run_dir`"
             )
         mark_run_dir(root)
     per_seed: dict[int, dict[str, Any]] = {}
     class_codes: list[str] = []
     for seed in seeds:
-        study = FewShotStudy(dataclasses.replace(config, seed=seed, seeds=None, run_dir=str(root / f"seed-{seed}")))
+        study = FewShotStudy(config.replace(seed=seed, seeds=None, run_dir=str(root / f"seed-{seed}")))
         results = study.run()
         if launched_rank() != 0:
             continue
