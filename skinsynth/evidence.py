@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from skinsynth.data.datamodule import LesionDataset
+from skinsynth.data.dataset import LesionDataset
 from skinsynth.data.images import ImageReader
 from skinsynth.data.records import LesionRecords
 from skinsynth.data.synthetic import SyntheticDataset, write_manifest

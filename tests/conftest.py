@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from skinsynth.data.records import LesionRecords
 from tests.helpers import grouped_records
+
+
+@pytest.fixture(scope="session", autouse=True)
+def toy_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The default toy-set folder of every test (and the processes it starts): a session folder, never ~/.cache."""
+    from skinsynth.data.sources.toy import CACHE_VARIABLE
+
+    with pytest.MonkeyPatch.context() as patch:
+        root = tmp_path_factory.mktemp("toy-cache")
+        patch.setenv(CACHE_VARIABLE, str(root))
+        yield root
 
 
 @pytest.fixture

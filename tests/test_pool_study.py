@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from skinsynth.cli.fewshot import main
-from skinsynth.data.datamodule import HIDDEN_LABEL, SkinLesionDataModule
+from skinsynth.data.datamodule import SkinLesionDataModule
+from skinsynth.data.dataset import HIDDEN_LABEL
 from skinsynth.data.sources import read_source
 from tests.test_fewshot_cli import tiny_args
 

@@ -14,7 +14,6 @@ Synthetic images only ever enter the training split. Batches are dicts ``{"image
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -23,67 +22,21 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler, get_worker_info
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from skinsynth.classes import ClassVocabulary
-from skinsynth.data.images import ImageReader
+from skinsynth.data.dataset import LesionDataset, seed_worker_transform
+from skinsynth.data.images import ImageReader, drop_unreadable
 from skinsynth.data.records import LesionRecords
 from skinsynth.data.sources import read_source
-from skinsynth.data.splits import Split, few_shot, predefined, stratified
+from skinsynth.data.splits import Split
+from skinsynth.data.splitting import split_records
 from skinsynth.data.synthetic import SyntheticDataset
 from skinsynth.data.transforms import AUGMENTS, Augment, eval_transform, train_transform
-from skinsynth.errors import ConfigError, DataError, preview
+from skinsynth.errors import ConfigError
 
 Mode = Literal["fewshot", "real", "synthetic", "mixed", "unlabeled"]
 MODES: tuple[str, ...] = ("fewshot", "real", "synthetic", "mixed", "unlabeled")
-HIDDEN_LABEL = -1  # the label of every training image in ``unlabeled`` mode
-
-
-class LesionDataset(Dataset):
-    """Images of one split, decoded and transformed on access.
-
-    Args:
-        records: the images.
-        transform: an albumentations pipeline ending in ``ToTensorV2``.
-        reader: the image reader (decides JPEG draft decoding).
-    """
-
-    def __init__(
-        self, records: LesionRecords, transform: Any, reader: ImageReader | None = None, hide_labels: bool = False
-    ) -> None:
-        self.records = records
-        self.transform = transform
-        self.reader = reader or ImageReader()
-        frame = records.frame
-        self._paths = frame["path"].tolist()
-        self._labels = frame["label"].to_numpy(dtype=np.int64)
-        if hide_labels:  # a model that read them would fail on -1 rather than learn from them
-            self._labels = np.full_like(self._labels, HIDDEN_LABEL)
-        self._synthetic = frame["is_synthetic"].to_numpy(dtype=bool)
-
-    def __len__(self) -> int:
-        return len(self._paths)
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Label index per item."""
-        return self._labels
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        image = self.reader.read(self._paths[index])
-        return {
-            "image": self.transform(image=image)["image"],
-            "label": torch.tensor(self._labels[index]),
-            "is_synthetic": torch.tensor(self._synthetic[index]),
-            "index": torch.tensor(index),
-        }
-
-
-def _seed_worker_transform(worker_id: int) -> None:
-    """Give each DataLoader worker its own augmentation stream (albumentations does not do it by itself)."""
-    info = get_worker_info()
-    if info is not None and hasattr(info.dataset, "transform") and hasattr(info.dataset.transform, "set_random_seed"):
-        info.dataset.transform.set_random_seed(torch.initial_seed() % 2**32)
 
 
 class SkinLesionDataModule(L.LightningDataModule):
@@ -92,7 +45,8 @@ class SkinLesionDataModule(L.LightningDataModule):
     Args:
         dataset: reader name (``toy``, ``ham10000``, ``isic2019``, ``isic2024``, ``imagefolder``, ``dermamnist``);
             ignored when ``records`` is given.
-        data_dir: the dataset's folder. For ``toy`` it is where the set is generated (default: a cache folder).
+        data_dir: the dataset's folder. For ``toy`` it is where the set is generated (default:
+            :func:`~skinsynth.data.sources.toy.default_toy_dir`, as in a study).
         records: already-read records to use instead of ``dataset``/``data_dir``.
         split: the split to use (e.g. :meth:`Split.load <skinsynth.data.splits.Split.load>` of a study's
             ``split.csv``); the datamodule then never splits, and its records are the split's. ``None``: split the
@@ -103,7 +57,7 @@ class SkinLesionDataModule(L.LightningDataModule):
         test_fraction: share of all groups for test in a stratified split (``real`` mode without a test set), and
             in a few-shot split with a pool.
         pool_fraction: few-shot only: keep ``pool_fraction`` (0–1, 1 = all) of the training-side groups outside the
-            few-shot set as an unlabeled pool (:func:`~skinsynth.data.splits.few_shot`); ``None``: no pool.
+            few-shot set as an unlabeled pool (:func:`~skinsynth.data.splitting.few_shot`); ``None``: no pool.
         test_dataset: reader name of an external test set (e.g. ``isic2018_test``); used with ``test_data_dir``.
         test_data_dir: folder of the external test set; when given, the test split is that set.
         test_records: already-read external test records (instead of ``test_dataset``/``test_data_dir``).
@@ -192,11 +146,11 @@ class SkinLesionDataModule(L.LightningDataModule):
 
     # -- data -------------------------------------------------------------------------------------------------------
     def _toy_dir(self) -> Path:
+        from skinsynth.data.sources.toy import default_toy_dir
+
         if self.data_dir is not None:
             return self.data_dir
-        options = self.hparams.toy_options or {}
-        tag = "-".join(f"{k}{v}" for k, v in sorted(options.items()))
-        return Path.home() / ".cache" / "skinsynth" / f"toy-{self.hparams.image_size}px{('-' + tag) if tag else ''}"
+        return default_toy_dir(self.hparams.image_size, **(self.hparams.toy_options or {}))
 
     def prepare_data(self) -> None:
         """Generate the toy set if it is the dataset and does not exist yet (rank 0 only under DDP)."""
@@ -226,23 +180,6 @@ class SkinLesionDataModule(L.LightningDataModule):
             self._test_records.check_files()
         return self._test_records
 
-    def _drop_unreadable(self, records: LesionRecords) -> LesionRecords:
-        reader = ImageReader(draft_size=self.hparams.image_size)
-        readable = []
-        for path in records.frame["path"]:
-            try:
-                reader.read(path)
-                readable.append(True)
-            except DataError:
-                readable.append(False)
-        reader.close()
-        bad = records.frame.loc[[not ok for ok in readable], ["image_id", "path"]]
-        if len(bad):
-            listed = [f"{row.image_id} ({row.path})" for row in bad.itertuples()]
-            warnings.warn(f"skipped {len(bad)} unreadable image(s): {preview(listed)}", stacklevel=2)
-            return records.subset(readable)
-        return records
-
     def make_split(self) -> Split:
         """The split given to the constructor, else the real records split as the options say (deterministic)."""
         if self._given_split is not None:
@@ -250,18 +187,12 @@ class SkinLesionDataModule(L.LightningDataModule):
         records = self.load_records()
         test_records = self._load_test_records()
         if self.hparams.on_bad_image == "skip":
-            records = self._records = self._drop_unreadable(records)
+            records = self._records = drop_unreadable(records, self.hparams.image_size)
             if test_records is not None:
-                test_records = self._test_records = self._drop_unreadable(test_records)
+                test_records = self._test_records = drop_unreadable(test_records, self.hparams.image_size)
         hp = self.hparams
-        if test_records is not None or "official_split" in records.frame.columns:
-            return predefined(
-                records, test_records=test_records, shots=self.shots, val_fraction=hp.val_fraction, seed=hp.seed
-            )
-        if self.shots:
-            return few_shot(records, self.shots, val_fraction=hp.val_fraction, seed=hp.seed,
-                            pool=hp.pool_fraction, test_fraction=hp.test_fraction)  # fmt: skip
-        return stratified(records, val_fraction=hp.val_fraction, test_fraction=hp.test_fraction, seed=hp.seed)
+        return split_records(records, test_records, shots=self.shots, val_fraction=hp.val_fraction,
+                             test_fraction=hp.test_fraction, pool=hp.pool_fraction, seed=hp.seed)  # fmt: skip
 
     def setup(self, stage: str | None = None) -> None:
         """Read, split and build the datasets (idempotent)."""
@@ -350,7 +281,7 @@ class SkinLesionDataModule(L.LightningDataModule):
             sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,
-            worker_init_fn=_seed_worker_transform if workers > 0 else None,
+            worker_init_fn=seed_worker_transform if workers > 0 else None,
             generator=generator,
             drop_last=drop_last,
         )

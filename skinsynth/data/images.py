@@ -14,12 +14,15 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from skinsynth.errors import DataError
+from skinsynth.errors import DataError, preview
+
+if TYPE_CHECKING:
+    from skinsynth.data.records import LesionRecords
 
 CONTAINER_SEPARATOR = "::"
 
@@ -117,3 +120,28 @@ class ImageReader:
             if close is not None:
                 close()
         self._containers = {}
+
+
+def drop_unreadable(records: LesionRecords, image_size: int) -> LesionRecords:
+    """``records`` without the images that cannot be decoded, with a warning that counts and names them.
+
+    Every image is decoded once (at ``image_size``, JPEG draft mode); ``records`` itself is returned when all are
+    readable.
+    """
+    import warnings
+
+    reader = ImageReader(draft_size=image_size)
+    readable = []
+    for path in records.frame["path"]:
+        try:
+            reader.read(path)
+            readable.append(True)
+        except DataError:
+            readable.append(False)
+    reader.close()
+    bad = records.frame.loc[[not ok for ok in readable], ["image_id", "path"]]
+    if len(bad):
+        listed = [f"{row.image_id} ({row.path})" for row in bad.itertuples()]
+        warnings.warn(f"skipped {len(bad)} unreadable image(s): {preview(listed)}", stacklevel=2)
+        return records.subset(readable)
+    return records

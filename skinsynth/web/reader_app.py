@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from skinsynth.errors import ConfigError
-from skinsynth.web.reader_study import ANSWERS, ReaderStudy, sanitize_rater
+from skinsynth.web.reader_items import sanitize_rater
+from skinsynth.web.reader_study import ANSWERS, ReaderStudy
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from skinsynth.data.records import LesionRecords
-from skinsynth.data.splits import few_shot, predefined, stratified
+from skinsynth.data.splitting import few_shot, predefined, stratified
 from skinsynth.errors import DataError
 from tests.helpers import grouped_records
 

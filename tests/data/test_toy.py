@@ -11,7 +11,13 @@ from PIL import Image
 from skinsynth.classes import HAM10000
 from skinsynth.data.sources import read_source
 from skinsynth.data.sources.ham10000 import METADATA_FILE, read_ham10000
-from skinsynth.data.sources.toy import make_toy_dataset, read_toy, render_toy_image, toy_class_counts
+from skinsynth.data.sources.toy import (
+    HAM10000_COUNTS,
+    make_toy_dataset,
+    read_toy,
+    render_toy_image,
+    toy_class_counts,
+)
 from skinsynth.data.sources.toy import reader as toy_reader
 from skinsynth.errors import ConfigError, DataError
 
@@ -52,7 +58,7 @@ def test_counts_follow_the_request(tiny_set: Path) -> None:
 
 def test_default_counts_follow_ham10000_imbalance() -> None:
     counts = toy_class_counts(10015, 1)
-    assert counts == {code: toy_reader.HAM10000_COUNTS[code] for code in HAM10000.codes}
+    assert counts == {code: HAM10000_COUNTS[code] for code in HAM10000.codes}
     counts = toy_class_counts(2000, 60)
     assert sum(counts.values()) == 2000
     assert max(counts, key=counts.__getitem__) == "nv"

@@ -13,8 +13,9 @@ from torch.utils.data import DataLoader
 from skinsynth.callbacks.sample_grid import SampleGridCallback
 from skinsynth.errors import ConfigError
 from skinsynth.models.base import Generator
-from skinsynth.models.ddpm.module import DDPMModule, ema_multi_avg_fn
+from skinsynth.models.ddpm.module import DDPMModule
 from skinsynth.models.ddpm.networks import PRESETS, build_unet, resolve_preset
+from skinsynth.models.ddpm.weights import ema_multi_avg_fn
 from skinsynth.models.registry import load_generator, make_generator
 from tests.helpers import BatchDataset
 

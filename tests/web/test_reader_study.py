@@ -16,7 +16,8 @@ from PIL import Image
 from skinsynth.cli.reader_study import main as reader_main
 from skinsynth.errors import ConfigError, DataError
 from skinsynth.web.reader_app import create_app
-from skinsynth.web.reader_study import ReaderStudy, sanitize_rater
+from skinsynth.web.reader_items import sanitize_rater
+from skinsynth.web.reader_study import ReaderStudy
 
 
 @pytest.fixture

@@ -30,24 +30,11 @@ from torch.optim.swa_utils import AveragedModel
 from skinsynth.errors import ConfigError
 from skinsynth.models.base import GeneratorModule, RandomSource, check_labels, randn
 from skinsynth.models.ddpm.networks import build_unet, resolve_preset
+from skinsynth.models.ddpm.weights import add_unet_lora, ema_multi_avg_fn, load_unet_weights
 from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
 
 SAMPLERS = ("ddpm", "ddim", "dpm")
 PREVIEW_STEPS = 20
-
-
-def ema_multi_avg_fn(decay: float, warmup: bool = True) -> Any:
-    """An ``AveragedModel`` update: ``avg ← avg + (1 − d)(param − avg)`` with ``d = min(decay, (1 + n) / (10 + n))``.
-
-    The warm-up keeps early EMA weights close to the raw ones (n = updates so far), as in diffusers' ``EMAModel``.
-    """
-
-    def update(averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
-        n = int(num_averaged)
-        d = min(decay, (1 + n) / (10 + n)) if warmup else decay
-        torch._foreach_lerp_(averaged, current, 1.0 - d)
-
-    return update
 
 
 class DDPMModule(GeneratorModule):
@@ -172,38 +159,12 @@ class DDPMModule(GeneratorModule):
 
     def load_initial_weights(self, path: str) -> None:
         """Start the U-Net from ``path``'s weights (its EMA copy when it has one); see ``init_checkpoint``."""
-        from skinsynth.checkpoints import load_checkpoint
-
-        saved = load_checkpoint(path)
-        state = saved.get("state_dict", {})
-        prefix = "ema.module." if any(k.startswith("ema.module.") for k in state) else "unet."
-        weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-        if not weights:
-            raise ConfigError(f"init_checkpoint {path!r} holds no DDPM U-Net weights")
-        own = self.unet.state_dict()
-        mismatched = sorted(k for k in own if k not in weights or weights[k].shape != own[k].shape)
-        if mismatched:
-            raise ConfigError(
-                f"init_checkpoint {path!r} does not fit this U-Net ({len(mismatched)} tensors differ, e.g. "
-                f"{mismatched[0]!r}); use the same preset, image size and number of classes as the pretraining run"
-            )
-        self.unet.load_state_dict({k: weights[k] for k in own})
-        if saved.get("hyper_parameters", {}).get("unconditional") and self.null_class is not None:
-            with torch.no_grad():  # class rows were never trained: start every class at the learned "any image"
-                table = self.unet.class_embedding.weight
-                table[: self.hparams.num_classes] = table[self.null_class]
+        load_unet_weights(self.unet, path, self.hparams.num_classes, self.null_class)
 
     def add_lora_adapters(self) -> None:
         """Freeze the U-Net and add peft LoRA adapters; the adapters and the class embeddings stay trainable."""
-        from peft import LoraConfig, inject_adapter_in_model
-
         hp = self.hparams
-        self.unet.requires_grad_(False)
-        config = LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, target_modules=list(hp.lora_target_modules))
-        inject_adapter_in_model(config, self.unet)
-        for name, parameter in self.unet.named_parameters():
-            if "lora_" in name or name.startswith("class_embedding."):
-                parameter.requires_grad_(True)
+        add_unet_lora(self.unet, hp.lora_rank, hp.lora_alpha, hp.lora_target_modules)
 
     @property
     def sampling_unet(self) -> nn.Module:

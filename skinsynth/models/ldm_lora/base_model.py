@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skinsynth.errors import DataError
+from skinsynth.errors import ConfigError, DataError
 
 REQUIRED_FILES = (
     "model_index.json",
@@ -113,3 +113,21 @@ def fingerprint(parts: StableDiffusionParts) -> str:
     digest.update(parts.text_encoder.get_input_embeddings().weight[:8].detach().float().cpu().numpy().tobytes())
     digest.update(str(len(parts.tokenizer)).encode())
     return digest.hexdigest()[:16]
+
+
+def native_resolution(vae: Any, unet: Any) -> int:
+    """The image size the base model was trained at (U-Net sample size × VAE down-sampling; 512 for SD 1.5)."""
+    return int(unet.config.sample_size) * 2 ** (len(vae.config.block_out_channels) - 1)
+
+
+def check_resolution(vae: Any, unet: Any, resolution: int) -> None:
+    """Raise a :class:`ConfigError` when the VAE and U-Net cannot process ``resolution`` px images."""
+    vae_factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    unet_factor = 2 ** (len(unet.config.block_out_channels) - 1)
+    factor = vae_factor * unet_factor
+    if resolution < factor or resolution % factor:
+        raise ConfigError(
+            f"resolution {resolution} px does not fit this model: the VAE downsamples {vae_factor}× and the U-Net "
+            f"{unet_factor}× more, so use a multiple of {factor} (e.g. the generator option resolution="
+            f"{native_resolution(vae, unet)}, the base model's own resolution)"
+        )

@@ -23,8 +23,9 @@ from torch import Tensor
 from skinsynth.errors import ConfigError, DataError
 from skinsynth.models.base import GeneratorModule, RandomSource, check_labels
 from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
-from skinsynth.models.ldm_lora.base_model import fingerprint, load_base_model
-from skinsynth.models.ldm_lora.networks import ExtendedEmbedding
+from skinsynth.models.ldm_lora.base_model import check_resolution, fingerprint, load_base_model, native_resolution
+from skinsynth.models.ldm_lora.networks import add_class_tokens
+from skinsynth.models.ldm_lora.pipeline import make_pipeline
 from skinsynth.models.ldm_lora.prompts import (
     DEFAULT_TEMPLATE,
     build_captions,
@@ -141,13 +142,13 @@ class LDMLoRAModule(GeneratorModule):
         self.vae, self.text_encoder, self.unet = parts.vae, parts.text_encoder, parts.unet
         for network in (self.vae, self.text_encoder, self.unet):
             network.requires_grad_(False)
-        self.resolution = int(hp.resolution or self.native_resolution())
-        self.check_resolution(self.resolution)
+        self.resolution = int(hp.resolution or native_resolution(self.vae, self.unet))
+        check_resolution(self.vae, self.unet, self.resolution)
         names = list(hp.class_names) if hp.class_names else class_names(self.class_codes)
         if len(names) != hp.num_classes:
             raise ConfigError(f"{len(names)} class names for {hp.num_classes} classes")
         if hp.class_tokens:
-            self.add_class_tokens(names)
+            add_class_tokens(self.tokenizer, self.text_encoder, [class_token(code) for code in self.class_codes], names)
         self.prompts = class_prompts(hp.prompt_template, self.class_codes, names, hp.class_tokens)
         self.unet.add_adapter(
             LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
@@ -166,44 +167,6 @@ class LDMLoRAModule(GeneratorModule):
             self.unet.enable_gradient_checkpointing()
             if hp.text_encoder_lora or hp.class_tokens:
                 self.text_encoder.activation_checkpointing_enable()
-
-    def native_resolution(self) -> int:
-        """The image size the base model was trained at (U-Net sample size × VAE down-sampling; 512 for SD 1.5)."""
-        return int(self.unet.config.sample_size) * 2 ** (len(self.vae.config.block_out_channels) - 1)
-
-    def check_resolution(self, resolution: int) -> None:
-        """Raise a :class:`ConfigError` when the VAE and U-Net cannot process ``resolution`` px images."""
-        vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        unet_factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
-        factor = vae_factor * unet_factor
-        if resolution < factor or resolution % factor:
-            raise ConfigError(
-                f"resolution {resolution} px does not fit this model: the VAE downsamples {vae_factor}× and the U-Net "
-                f"{unet_factor}× more, so use a multiple of {factor} (e.g. the generator option resolution="
-                f"{self.native_resolution()}, the base model's own resolution)"
-            )
-
-    def add_class_tokens(self, names: Sequence[str]) -> None:
-        """Add ``<code>`` tokens whose learned vectors start at the mean embedding of the class name's tokens."""
-        tokens = [class_token(code) for code in self.class_codes]
-        clashes = [t for t in tokens if t in self.tokenizer.get_vocab()]
-        if clashes:
-            raise ConfigError(f"class token(s) {clashes} already exist in the base tokenizer; rename the classes")
-        embedding = self.text_encoder.get_input_embeddings()
-        with torch.no_grad():
-            start = torch.stack([
-                embedding.weight[self.tokenizer(name, add_special_tokens=False).input_ids].float().mean(0)
-                for name in names
-            ])  # fmt: skip
-        first = embedding.num_embeddings
-        self.tokenizer.add_tokens(tokens)
-        ids = self.tokenizer.convert_tokens_to_ids(tokens)
-        if ids != list(range(first, first + len(tokens))):
-            raise DataError(
-                f"the base tokenizer has {len(self.tokenizer) - len(tokens)} tokens but the "
-                f"text encoder embeds {first}; class tokens need them to agree (is the tokenizer from this model?)"
-            )
-        self.text_encoder.set_input_embeddings(ExtendedEmbedding(embedding, start))
 
     def trainable_names(self) -> list[str]:
         """Names of the tensors that train and are checkpointed: the adapters and the class-token vectors."""
@@ -350,21 +313,7 @@ class LDMLoRAModule(GeneratorModule):
     # -- sampling -------------------------------------------------------------------------------------------------
     def pipeline(self, sampler: str) -> Any:
         """A ``StableDiffusionPipeline`` over this module's (adapted) networks with the ``sampler`` scheduler."""
-        from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, StableDiffusionPipeline
-
-        config = self.noise_scheduler.config
-        if sampler == "ddim":
-            scheduler = DDIMScheduler.from_config(config)
-        elif sampler == "dpm":
-            scheduler = DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++")
-        else:
-            raise ConfigError(f"unknown sampler {sampler!r}; choose ddim or dpm")
-        pipeline = StableDiffusionPipeline(
-            vae=self.vae, text_encoder=self.text_encoder, tokenizer=self.tokenizer, unet=self.unet,
-            scheduler=scheduler, safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-        )  # fmt: skip
-        pipeline.set_progress_bar_config(disable=True)
-        return pipeline
+        return make_pipeline(self.vae, self.text_encoder, self.tokenizer, self.unet, self.noise_scheduler, sampler)
 
     def preview_sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
         """A cheaper :meth:`sample` for progress grids: at most ``PREVIEW_STEPS`` steps."""

@@ -43,23 +43,25 @@ same for the same arguments and Pillow version). Images are painted at ``max(ima
 when smaller, so any size from 8 px up works.
 
 The package: :mod:`~skinsynth.data.sources.toy.canvas` (skin, hairs, colours), :mod:`~.lesions` (one painter per
-class), :mod:`~.painter` (:func:`render_toy_image`) and :mod:`~.reader` (the set on disk: :func:`make_toy_dataset`,
-:func:`read_toy`).
+class), :mod:`~.painter` (:func:`render_toy_image`), :mod:`~.plan` (class counts, lesions and their views, metadata) and
+:mod:`~.reader` (the set on disk: :func:`make_toy_dataset`, :func:`read_toy`, :func:`default_toy_dir`).
 """
 
 from skinsynth.data.sources.toy.painter import MIN_IMAGE_SIZE, RENDER_MIN_SIZE, render_toy_image
+from skinsynth.data.sources.toy.plan import HAM10000_COUNTS, toy_class_counts
 from skinsynth.data.sources.toy.reader import (
+    CACHE_VARIABLE,
     CONFIG_FILE,
     GENERATOR_VERSION,
-    HAM10000_COUNTS,
     IMAGE_DIR,
     JPEG_QUALITY,
+    default_toy_dir,
     make_toy_dataset,
     read_toy,
-    toy_class_counts,
 )
 
 __all__ = [
+    "CACHE_VARIABLE",
     "CONFIG_FILE",
     "GENERATOR_VERSION",
     "HAM10000_COUNTS",
@@ -67,6 +69,7 @@ __all__ = [
     "JPEG_QUALITY",
     "MIN_IMAGE_SIZE",
     "RENDER_MIN_SIZE",
+    "default_toy_dir",
     "make_toy_dataset",
     "read_toy",
     "render_toy_image",
