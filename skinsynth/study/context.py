@@ -38,10 +38,7 @@ class StudyContext:
         self.announced_offline = False
 
     def datamodule(self, mode: str = "fewshot", **options: Any) -> Any:
-        """A datamodule over the study's split (once the data stage made it); ``options`` override loader settings.
-
-        Before the data stage, the datamodule splits the records itself (the data stage asks it to, once).
-        """
+        """A datamodule over the study's split (made by the data stage); ``options`` override loader settings."""
         from skinsynth.data.datamodule import SkinLesionDataModule
 
         c = self.config

@@ -21,8 +21,10 @@ def prepare_data(ctx: StudyContext) -> None:
     Also writes ``config.yaml`` and a training-image grid. A resumed study's ``split.csv`` must equal the split its
     settings give (else the data or the settings changed).
     """
+    from skinsynth.data.images import drop_unreadable
     from skinsynth.data.sources import read_source
     from skinsynth.data.sources.toy import default_toy_dir, read_toy
+    from skinsynth.data.splitting import split_records
 
     c = ctx.config
     writer = launched_rank() == 0  # under torchrun or Lightning's launcher, rank 0 alone writes the run dir
@@ -40,7 +42,19 @@ def prepare_data(ctx: StudyContext) -> None:
         ctx.test_records = read_source("isic2018_test", c.data.test_data)
         ctx.test_records.check_files()
     ctx.class_codes = list(ctx.records.vocabulary.codes)
-    split = ctx.datamodule().make_split()  # too many shots for a class fails here, before anything is saved
+    records, test_records = ctx.records, ctx.test_records
+    if c.data.on_bad_image == "skip":  # decode each image once and leave the unreadable ones out of the split
+        records = drop_unreadable(records, c.data.image_size)
+        test_records = drop_unreadable(test_records, c.data.image_size) if test_records is not None else None
+    # the study decides the split here, once; every datamodule after it is given split.csv's
+    split = split_records(
+        records,
+        test_records,
+        shots=c.data.shots,
+        val_fraction=c.data.val_fraction,
+        pool=c.data.unlabeled_pool,
+        seed=c.study.seed,
+    )  # fmt: skip  (too many shots fails here)
     counts = split.audit()
     ctx.split = split
     if c.generator.name != "none":  # the budget against the real counts (a custom: class the data lacks, ...)
