@@ -35,13 +35,17 @@ def config_parser(prog: str = "skinsynth fewshot", description: str | None = Non
 _PARSER_KEY = re.compile(r'(?:Parser key|Key) "([^"]+)":\s*(.*)', re.DOTALL)
 
 
-def config_error(error: Exception, where: str = "config") -> ConfigError:
-    """A jsonargparse error as a :class:`ConfigError` that names the setting (`` `data.shots` ``) and the problem."""
+def config_error(error: Exception, where: str = "config", key_words: str = "`{key}`") -> ConfigError:
+    """A jsonargparse error as a :class:`ConfigError` that names the setting and the problem.
+
+    ``key_words`` says how the setting is named; ``{key}`` is its parser key (`` `data.shots` `` by default, ``option
+    {key}`` for a generator's options).
+    """
     text = " ".join(str(error).split())
     found = _PARSER_KEY.search(text)
     if found:
         key, detail = found.groups()
-        return ConfigError(f"{where}: `{key}`: {_plain(detail)}")
+        return ConfigError(f"{where}: {key_words.format(key=key)}: {_plain(detail)}")
     return ConfigError(f"{where}: {text}")
 
 

@@ -88,8 +88,7 @@ def check_generator_options(name: str, options: Mapping[str, object]) -> dict[st
     try:
         parsed = parser.parse_object(dict(options))
     except (ArgumentError, TypeError, ValueError) as error:
-        message = str(config_error(error, f"generator {name!r}"))
-        raise ConfigError(message.replace("`", "option ", 1).replace("`:", ":", 1)) from None
+        raise config_error(error, f"generator {name!r}", key_words="option {key}") from None
     return {key: parsed[key] for key in options}
 
 
