@@ -51,7 +51,6 @@ def test_flat_and_nested_dicts_give_the_same_config() -> None:
     assert config == StudyConfig.from_dict(nested)
     assert (config.data.shots, config.generator.epochs, config.study.seed) == (5, 3, 2)
     assert config.data.image_size == DataSection().image_size  # the rest: defaults
-    assert config.get("gen_epochs") == config.get("generator.epochs") == 3
     assert config.values()["generator.init_args"] == {"ngf": 8}
 
 

@@ -142,7 +142,7 @@ def resolve_config(argv: list[str] | None = None) -> StudyConfig:
         raise config_error(error, "command line") from None
     values = namespace.as_dict()
     values["generator"]["init_args"] = {**(values["generator"]["init_args"] or {}), **options}
-    return StudyConfig.from_dict({k: v for k, v in values.items() if k != "config"}, where="command line")
+    return StudyConfig.from_sections(values)
 
 
 def main(argv: list[str] | None = None) -> int:

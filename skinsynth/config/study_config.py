@@ -84,11 +84,6 @@ class StudyConfig:
         """Every setting by its ``section.key``."""
         return {f"{s}.{k}": v for s, section in self.to_dict().items() for k, v in section.items()}
 
-    def get(self, key: str) -> Any:
-        """The setting ``key`` (``"data.image_size"``, or its flat name ``"image_size"``)."""
-        section, _, name = FLAT_KEYS.get(key, key).partition(".")
-        return getattr(getattr(self, section), name)
-
     def replace(self, **changes: Any) -> StudyConfig:
         """A copy with settings changed, by flat name (``seed=1``, ``gen_epochs=5``); checked as :meth:`from_dict`."""
         values = self.to_dict()
@@ -108,7 +103,11 @@ class StudyConfig:
         from skinsynth.config.parser import config_parser, parse_sections
 
         nested = nest(values, where=where)
-        parsed = parse_sections(config_parser(), nested, where=where)
+        return cls.from_sections(parse_sections(config_parser(), nested, where=where))
+
+    @classmethod
+    def from_sections(cls, parsed: Mapping[str, Mapping[str, Any]]) -> StudyConfig:
+        """A config from every section as the parser returned it (checked and complete); not parsed again."""
         return cls(**{name: SECTIONS[name](**parsed[name]) for name in SECTIONS})
 
     @classmethod
