@@ -92,3 +92,14 @@ def test_help_comes_from_the_section_docstrings(capsys: pytest.CaptureFixture) -
     assert "--data.shots SHOTS real training images per class" in out
     assert "{toy,ham10000,isic2019,isic2024,imagefolder,dermamnist}" in out  # choices from the Literal
     assert "--print_config" in out and "short form" in out
+
+
+def test_section_arguments_are_the_settings_a_constructor_takes_by_name() -> None:
+    from skinsynth.config import section_arguments
+    from skinsynth.data.datamodule import SkinLesionDataModule
+
+    data = DataSection(shots=7, image_size=48, batch_size=5)
+    arguments = section_arguments(data, SkinLesionDataModule, skip=("dataset",))
+    assert (arguments["shots"], arguments["image_size"], arguments["batch_size"]) == (7, 48, 5)
+    assert "dataset" not in arguments  # skipped
+    assert "unlabeled_pool" not in arguments  # the datamodule calls it pool_fraction: passed by hand

@@ -11,6 +11,7 @@ from skinsynth.config.sections import (
     GeneratorSection,
     StudySection,
     TrainerSection,
+    section_arguments,
 )
 from skinsynth.config.study_config import FLAT_KEYS, NON_RESULT_KEYS, RESULT_KEYS, StudyConfig, nest
 from skinsynth.config.values import ARM_SEPARATOR, parse_arms, parse_option, parse_value, parse_weights
@@ -32,4 +33,5 @@ __all__ = [
     "parse_option",
     "parse_value",
     "parse_weights",
+    "section_arguments",
 ]

@@ -213,3 +213,20 @@ SECTIONS: dict[str, type] = {
     "trainer": TrainerSection,
     "study": StudySection,
 }
+
+
+def section_arguments(section: Any, target: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The settings of ``section`` that ``target`` (a class or function) takes under the same name, minus ``skip``.
+
+    A section's keys are named after the arguments they feed (``classifier.lr`` → ``LesionClassifier(lr=)``),
+    so a stage passes a section as a whole instead of field by field; renamed settings are passed by hand.
+    """
+    import dataclasses
+    import inspect
+
+    parameters = inspect.signature(target).parameters
+    return {
+        f.name: getattr(section, f.name)
+        for f in dataclasses.fields(section)
+        if f.name in parameters and f.name not in skip
+    }

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from skinsynth.config import section_arguments
 from skinsynth.errors import ConfigError
 from skinsynth.io import atomic_write_csv, atomic_write_json
 from skinsynth.study.arm_specs import Arm, split_budget, training_budget
@@ -75,21 +76,12 @@ def run_arm(ctx: StudyContext, arm: Arm) -> dict[str, Any]:
     real_images = len(dm.split.records_for("train"))
     budget = training_budget(ctx.config, real_images)
     model = LesionClassifier(
+        **section_arguments(c.classifier, LesionClassifier, skip=("weights_path",)),  # the SimCLR arms: their own
         num_classes=len(ctx.class_codes),
         class_codes=ctx.class_codes,
-        backbone=c.classifier.backbone,
-        pretrained=c.classifier.pretrained,
         weights_path=weights_path,
         loss=arm.loss,
         class_weights=dm.class_weights() if arm.loss == "weighted_ce" else None,
-        label_smoothing=c.classifier.label_smoothing,
-        focal_gamma=c.classifier.focal_gamma,
-        mixup_alpha=c.classifier.mixup_alpha,
-        cutmix_alpha=c.classifier.cutmix_alpha,
-        optimizer=c.classifier.optimizer,
-        scheduler=c.classifier.scheduler,
-        lr=c.classifier.lr,
-        weight_decay=c.classifier.weight_decay,
         steps_per_epoch=budget.get("val_check_interval"),
         synthetic_weight=arm.synthetic_weight if arm.mode == "mixed" else 1.0,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skinsynth.config import StudyConfig
+from skinsynth.config import StudyConfig, section_arguments
 from skinsynth.io import atomic_write_json
 from skinsynth.study.hardware import launched_rank, module_trainer_arguments
 
@@ -44,23 +44,15 @@ class StudyContext:
         c = self.config
         if mode == "fewshot" and c.data.shots is None:
             mode = "real"  # --shots all: the long-tailed setting
-        settings = {
-            "batch_size": c.data.batch_size,
-            "num_workers": c.data.num_workers,
-            "augment": c.data.augment,
-        } | options
+        data = section_arguments(c.data, SkinLesionDataModule, skip=("dataset", "data_dir"))  # records are given
         return SkinLesionDataModule(
+            **(data | options),
             records=self.records,
             test_records=self.test_records,
             split=self.split,
             mode=mode,
-            shots=c.data.shots,
-            val_fraction=c.data.val_fraction,
-            image_size=c.data.image_size,
             seed=c.study.seed,
-            on_bad_image=c.data.on_bad_image,
             pool_fraction=c.data.unlabeled_pool,
-            **settings,
         )
 
     def arm_datamodule(self, arm: Arm) -> Any:
