@@ -68,7 +68,7 @@ def test_default_toy_dataset_is_generated_into_the_one_toy_folder(tmp_path: Path
     assert folder.parent == toy_cache and (folder / "HAM10000_metadata.csv").is_file()
     assert not (tmp_path / "data").exists()  # the run directory holds results, not the data
     dm = SkinLesionDataModule(image_size=16, shots=3, toy_options={"total": 84, "min_per_class": 8})
-    assert dm._toy_dir() == folder  # the datamodule's default is the same folder
+    assert dm.source.toy_dir() == folder  # the datamodule's default is the same folder
     assert (tmp_path / "logs" / "real" / "metrics.csv").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text())["arms"]["real"]["train_images"] == 21
 

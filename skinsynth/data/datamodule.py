@@ -26,11 +26,10 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from skinsynth.classes import ClassVocabulary
 from skinsynth.data.dataset import LesionDataset, seed_worker_transform
-from skinsynth.data.images import ImageReader, drop_unreadable
+from skinsynth.data.images import ImageReader
+from skinsynth.data.record_source import RecordSource, readable_split
 from skinsynth.data.records import LesionRecords
-from skinsynth.data.sources import read_source
 from skinsynth.data.splits import Split
-from skinsynth.data.splitting import split_records
 from skinsynth.data.synthetic import SyntheticDataset
 from skinsynth.data.transforms import AUGMENTS, Augment, eval_transform, train_transform
 from skinsynth.errors import ConfigError
@@ -145,54 +144,34 @@ class SkinLesionDataModule(L.LightningDataModule):
         self.datasets: dict[str, LesionDataset] = {}
 
     # -- data -------------------------------------------------------------------------------------------------------
-    def _toy_dir(self) -> Path:
-        from skinsynth.data.sources.toy import default_toy_dir
-
-        if self.data_dir is not None:
-            return self.data_dir
-        return default_toy_dir(self.hparams.image_size, **(self.hparams.toy_options or {}))
+    @property
+    def source(self) -> RecordSource:
+        """Where the records come from (``dataset``, ``data_dir``, the toy options, the external test set)."""
+        hp = self.hparams
+        return RecordSource(self.dataset_name, self.data_dir, hp.image_size, hp.toy_options or {}, hp.test_dataset,
+                            hp.test_data_dir)  # fmt: skip
 
     def prepare_data(self) -> None:
         """Generate the toy set if it is the dataset and does not exist yet (rank 0 only under DDP)."""
-        if self._records is None and self.dataset_name == "toy":
-            from skinsynth.data.sources.toy import make_toy_dataset
-
-            make_toy_dataset(self._toy_dir(), image_size=self.hparams.image_size, **(self.hparams.toy_options or {}))
+        if self._records is None:
+            self.source.prepare()
 
     def load_records(self) -> LesionRecords:
         """The real records (read once)."""
         if self._records is None:
-            if self.dataset_name == "toy":
-                from skinsynth.data.sources.toy import read_toy
-
-                options = self.hparams.toy_options or {}
-                self._records = read_toy(self._toy_dir(), image_size=self.hparams.image_size, **options)
-            else:
-                if self.data_dir is None:
-                    raise ConfigError(f"dataset {self.dataset_name!r} needs `data_dir`")
-                self._records = read_source(self.dataset_name, self.data_dir)
-            self._records.check_files()
+            self._records = self.source.read()
         return self._records
-
-    def _load_test_records(self) -> LesionRecords | None:
-        if self._test_records is None and self.hparams.test_data_dir is not None:
-            self._test_records = read_source(self.hparams.test_dataset, self.hparams.test_data_dir)
-            self._test_records.check_files()
-        return self._test_records
 
     def make_split(self) -> Split:
         """The split given to the constructor, else the real records split as the options say (deterministic)."""
         if self._given_split is not None:
             return self._given_split
-        records = self.load_records()
-        test_records = self._load_test_records()
-        if self.hparams.on_bad_image == "skip":
-            records = self._records = drop_unreadable(records, self.hparams.image_size)
-            if test_records is not None:
-                test_records = self._test_records = drop_unreadable(test_records, self.hparams.image_size)
+        if self._test_records is None:
+            self._test_records = self.source.read_test()
         hp = self.hparams
-        return split_records(records, test_records, shots=self.shots, val_fraction=hp.val_fraction,
-                             test_fraction=hp.test_fraction, pool=hp.pool_fraction, seed=hp.seed)  # fmt: skip
+        return readable_split(self.load_records(), self._test_records, on_bad_image=hp.on_bad_image,
+                              image_size=hp.image_size, shots=self.shots, val_fraction=hp.val_fraction,
+                              test_fraction=hp.test_fraction, pool=hp.pool_fraction, seed=hp.seed)  # fmt: skip
 
     def setup(self, stage: str | None = None) -> None:
         """Read, split and build the datasets (idempotent)."""

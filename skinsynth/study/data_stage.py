@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,35 +20,25 @@ def prepare_data(ctx: StudyContext) -> None:
     Also writes ``config.yaml`` and a training-image grid. A resumed study's ``split.csv`` must equal the split its
     settings give (else the data or the settings changed).
     """
-    from skinsynth.data.images import drop_unreadable
-    from skinsynth.data.sources import read_source
-    from skinsynth.data.sources.toy import default_toy_dir, read_toy
-    from skinsynth.data.splitting import split_records
+    from skinsynth.data.record_source import RecordSource, readable_split
 
     c = ctx.config
     writer = launched_rank() == 0  # under torchrun or Lightning's launcher, rank 0 alone writes the run dir
     if writer:
         check_run_dir(ctx.run_dir, c)
         mark_run_dir(ctx.run_dir)  # the marker only: settings are saved once they were checked against the data
-    if c.data.dataset == "toy":  # one fixed toy set (data seed 0); --seed varies the split and training only
-        options = {"total": c.data.toy_total, "min_per_class": c.data.toy_min_per_class}
-        toy_dir = Path(c.data.data_dir) if c.data.data_dir else default_toy_dir(c.data.image_size, **options)
-        ctx.records = read_toy(toy_dir, image_size=c.data.image_size, **options)
-    else:
-        ctx.records = read_source(c.data.dataset, c.data.data_dir)
-    ctx.records.check_files()
-    if c.data.test_data:
-        ctx.test_records = read_source("isic2018_test", c.data.test_data)
-        ctx.test_records.check_files()
+    toy_options = {"total": c.data.toy_total, "min_per_class": c.data.toy_min_per_class}  # data seed 0: one toy set
+    source = RecordSource(
+        c.data.dataset, c.data.data_dir, c.data.image_size, toy_options, test_data_dir=c.data.test_data
+    )
+    ctx.records, ctx.test_records = source.read(), source.read_test()
     ctx.class_codes = list(ctx.records.vocabulary.codes)
-    records, test_records = ctx.records, ctx.test_records
-    if c.data.on_bad_image == "skip":  # decode each image once and leave the unreadable ones out of the split
-        records = drop_unreadable(records, c.data.image_size)
-        test_records = drop_unreadable(test_records, c.data.image_size) if test_records is not None else None
-    # the study decides the split here, once; every datamodule after it is given split.csv's
-    split = split_records(
-        records,
-        test_records,
+    # the study decides the split here, once (--seed varies it); every datamodule after it is given split.csv's
+    split = readable_split(
+        ctx.records,
+        ctx.test_records,
+        on_bad_image=c.data.on_bad_image,
+        image_size=c.data.image_size,
         shots=c.data.shots,
         val_fraction=c.data.val_fraction,
         pool=c.data.unlabeled_pool,

@@ -166,3 +166,15 @@ def test_a_given_split_is_used_as_it_is_and_never_redrawn(toy_dir: Path, tmp_pat
     redrawn = _dm(toy_dir, seed=5)
     redrawn.setup("fit")
     assert sorted(redrawn.train_records.frame["image_id"]) != sorted(made.train_records.frame["image_id"])
+
+
+def test_record_source_reads_and_splits_as_the_datamodule(toy_dir: Path) -> None:
+    from skinsynth.data.record_source import RecordSource, readable_split
+
+    source = RecordSource("ham10000", toy_dir, image_size=16)
+    split = readable_split(source.read(), source.read_test(), on_bad_image="error", image_size=16, shots=3, seed=1)
+    dm = SkinLesionDataModule("ham10000", toy_dir, mode="fewshot", shots=3, image_size=16, seed=1)
+    dm.setup()
+    assert split.frame.equals(dm.split.frame) and (split.audit().loc["train"] == 3).all()
+    with pytest.raises(ConfigError, match="dataset 'ham10000' needs `data_dir`"):
+        RecordSource("ham10000").read()
