@@ -51,6 +51,7 @@ def test_flat_and_nested_dicts_give_the_same_config() -> None:
     assert config == StudyConfig.from_dict(nested)
     assert (config.data.shots, config.generator.epochs, config.study.seed) == (5, 3, 2)
     assert config.data.image_size == DataSection().image_size  # the rest: defaults
+    assert config.values()["generator.epochs"] == 3  # the flat gen_epochs, in its section
     assert config.values()["generator.init_args"] == {"ngf": 8}
 
 

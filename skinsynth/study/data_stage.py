@@ -43,7 +43,7 @@ def prepare_data(ctx: StudyContext) -> None:
         val_fraction=c.data.val_fraction,
         pool=c.data.unlabeled_pool,
         seed=c.study.seed,
-    )  # fmt: skip  (too many shots fails here)
+    )  # too many shots fails here, before anything is trained
     counts = split.audit()
     ctx.split = split
     if c.generator.name != "none":  # the budget against the real counts (a custom: class the data lacks, ...)
