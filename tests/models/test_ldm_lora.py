@@ -14,8 +14,9 @@ from torch.utils.data import DataLoader
 
 from skinsynth.errors import ConfigError, DataError
 from skinsynth.models.base import Generator
+from skinsynth.models.ldm_lora.adapters import base_reference, is_trainable, restore_frozen_weights
 from skinsynth.models.ldm_lora.module import LDMLoRAModule
-from skinsynth.models.ldm_lora.prompts import build_captions, class_prompts
+from skinsynth.models.ldm_lora.prompts import batch_prompts, build_captions, class_names, class_prompts
 from skinsynth.models.ldm_lora.tiny import write_tiny_stable_diffusion
 from skinsynth.models.registry import load_generator
 from tests.helpers import BatchDataset
@@ -203,8 +204,7 @@ def test_training_uses_structured_captions_by_batch_index(tiny_sd_dir: Path, tmp
         groups=list(frame.image_id), vocabulary=HAM10000, source="memory",
     )  # fmt: skip
     model.set_training_records(records)
-    batch = {"index": torch.tensor([3, 4])}
-    assert model.batch_prompts(batch, torch.tensor([3, 4])) == [
+    assert batch_prompts(model.prompts, model.captions, torch.tensor([3, 4]), torch.tensor([3, 4])) == [
         "a dermoscopic image of dermatofibroma, irregular border",
         "a dermoscopic image of melanoma, regular border",
     ]
@@ -231,3 +231,28 @@ def test_bad_input_gets_specific_errors(tiny_sd_dir: Path, tmp_path: Path) -> No
     model = ldm(tiny_sd_dir)
     with pytest.raises(ValueError, match=r"class labels \[9\] are outside the vocabulary"):
         model.sample(torch.tensor([9]))
+    with pytest.raises(ConfigError, match="2 class names for 7 classes"):
+        ldm(tiny_sd_dir, class_names=["nevus", "melanoma"])
+    with pytest.raises(ConfigError, match="base_dtype must be one of float32, bfloat16, float16, got 'int8'"):
+        LDMLoRAModule(pretrained_model=str(tiny_sd_dir), base_dtype="int8")
+    with pytest.raises(DataError, match="structured captions need the datamodule's 'index' key"):
+        batch_prompts(["p0", "p1"], ["caption 0", "caption 1"], None, [0, 1])
+
+
+def test_an_adapter_checkpoint_lacking_tensors_is_refused_and_a_full_one_gets_the_frozen_weights() -> None:
+    full = {"unet.conv.weight": torch.zeros(1), "unet.attn.lora_A.weight": torch.ones(1),
+            "text.token_embedding.new": torch.ones(2)}  # fmt: skip
+    reference = base_reference("sd", "abc")
+    partial = {"base_model": reference, "state_dict": {"unet.attn.lora_A.weight": torch.ones(1)}}
+    with pytest.raises(DataError, match=r"lacks 1 adapter tensor\(s\), e.g. \['text.token_embedding.new'\]"):
+        restore_frozen_weights(partial, full, "sd", "abc")
+    complete = {"base_model": reference, "state_dict": {k: v + 1 for k, v in full.items() if is_trainable(k)}}
+    restore_frozen_weights(complete, full, "sd", "abc")
+    assert set(complete["state_dict"]) == set(full)
+    assert complete["state_dict"]["unet.conv.weight"].item() == 0.0  # frozen: the base model's own
+    assert complete["state_dict"]["unet.attn.lora_A.weight"].item() == 2.0  # trained: the checkpoint's
+
+
+def test_class_names_default_to_the_vocabulary_and_unknown_codes_name_themselves() -> None:
+    assert class_names(["mel", "xyz"]) == ["melanoma", "xyz"]
+    assert class_names(["mel"], ["black lesion"]) == ["black lesion"]

@@ -26,6 +26,7 @@ REQUIRED_FILES = (
 )
 TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"))
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+STORAGE_DTYPES = ("float32", "bfloat16", "float16")  # the frozen weights' storage dtypes (``base_dtype``)
 
 
 @dataclass
@@ -37,6 +38,24 @@ class StableDiffusionParts:
     vae: Any
     unet: Any
     noise_scheduler: Any
+
+
+def storage_dtype(name: str) -> Any:
+    """The torch dtype the frozen base weights are stored in (``float32``, ``bfloat16`` or ``float16``)."""
+    import torch
+
+    if name not in STORAGE_DTYPES:
+        raise ConfigError(f"base_dtype must be one of {', '.join(STORAGE_DTYPES)}, got {name!r}")
+    return getattr(torch, name)
+
+
+def require_base_model(pretrained_model: str) -> None:
+    """Raise ``ConfigError`` when no base model is set (the generator cannot start without one)."""
+    if not pretrained_model:
+        raise ConfigError(
+            "the ldm-lora generator needs a base model: set `pretrained_model` to a local diffusers Stable "
+            "Diffusion 1.5 directory (skinsynth.models.ldm_lora.tiny writes a tiny one for smoke runs)"
+        )
 
 
 def check_diffusers_dir(path: str | Path) -> Path:

@@ -20,14 +20,31 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from skinsynth.errors import ConfigError, DataError
+from skinsynth.errors import ConfigError
 from skinsynth.models.base import GeneratorModule, RandomSource, check_labels
 from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
-from skinsynth.models.ldm_lora.base_model import check_resolution, fingerprint, load_base_model, native_resolution
+from skinsynth.models.ldm_lora.adapters import (
+    add_lora_adapters,
+    base_reference,
+    check_adapter_precision,
+    check_two_phase_strategy,
+    is_token_vector,
+    is_trainable,
+    restore_frozen_weights,
+)
+from skinsynth.models.ldm_lora.base_model import (
+    check_resolution,
+    fingerprint,
+    load_base_model,
+    native_resolution,
+    require_base_model,
+    storage_dtype,
+)
 from skinsynth.models.ldm_lora.networks import add_class_tokens
 from skinsynth.models.ldm_lora.pipeline import make_pipeline
 from skinsynth.models.ldm_lora.prompts import (
     DEFAULT_TEMPLATE,
+    batch_prompts,
     build_captions,
     class_names,
     class_prompts,
@@ -35,18 +52,7 @@ from skinsynth.models.ldm_lora.prompts import (
     read_attributes,
 )
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 PREVIEW_STEPS = 10
-
-
-def check_adapter_precision(precision: str) -> None:
-    """Raise ``ConfigError`` for a precision that would cast the fp32 LoRA adapters to half precision."""
-    if precision in ("16-true", "bf16-true"):
-        raise ConfigError(
-            f"precision {precision!r} would cast the LoRA adapters to half precision; use 'bf16-mixed' (or "
-            "'16-mixed') with base_dtype='bfloat16' ('float16') to store the frozen weights in half precision while "
-            "the adapters stay fp32"
-        )
 
 
 class LDMLoRAModule(GeneratorModule):
@@ -114,28 +120,20 @@ class LDMLoRAModule(GeneratorModule):
         guidance_scale: float = 5.0,
         negative_prompt: str = "",
     ) -> None:
-        if not pretrained_model:
-            raise ConfigError(
-                "the ldm-lora generator needs a base model: set `pretrained_model` to a local diffusers Stable "
-                "Diffusion 1.5 directory (skinsynth.models.ldm_lora.tiny writes a tiny one for smoke runs)"
-            )
-        if base_dtype not in DTYPES:
-            raise ConfigError(f"base_dtype must be one of {', '.join(DTYPES)}, got {base_dtype!r}")
+        require_base_model(pretrained_model)
+        storage_dtype(base_dtype)
         if sampler not in ("ddim", "dpm"):
             raise ConfigError(f"unknown sampler {sampler!r}; choose ddim or dpm")
         if lora_rank < 1:
             raise ConfigError(f"lora_rank must be at least 1, got {lora_rank}")
         super().__init__(num_classes, class_codes)
         self.captions: list[str] | None = None
-        self._pipeline: Any = None
 
     # -- networks -------------------------------------------------------------------------------------------------
     def configure_models(self) -> None:
         """Load and freeze the base model, add class tokens and LoRA adapters, and build the class prompts."""
-        from peft import LoraConfig, inject_adapter_in_model
-
         hp = self.hparams
-        parts = load_base_model(hp.pretrained_model, DTYPES[hp.base_dtype])
+        parts = load_base_model(hp.pretrained_model, storage_dtype(hp.base_dtype))
         self.base_fingerprint = fingerprint(parts)
         self.tokenizer = parts.tokenizer
         self.noise_scheduler = parts.noise_scheduler
@@ -144,24 +142,15 @@ class LDMLoRAModule(GeneratorModule):
             network.requires_grad_(False)
         self.resolution = int(hp.resolution or native_resolution(self.vae, self.unet))
         check_resolution(self.vae, self.unet, self.resolution)
-        names = list(hp.class_names) if hp.class_names else class_names(self.class_codes)
-        if len(names) != hp.num_classes:
-            raise ConfigError(f"{len(names)} class names for {hp.num_classes} classes")
+        names = class_names(self.class_codes, hp.class_names)
         if hp.class_tokens:
             add_class_tokens(self.tokenizer, self.text_encoder, [class_token(code) for code in self.class_codes], names)
         self.prompts = class_prompts(hp.prompt_template, self.class_codes, names, hp.class_tokens)
-        self.unet.add_adapter(
-            LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
-                       init_lora_weights=hp.init_lora_weights, target_modules=list(hp.target_modules))
+        add_lora_adapters(
+            self.unet, self.text_encoder, rank=hp.lora_rank, alpha=hp.lora_alpha, dropout=hp.lora_dropout,
+            init_weights=hp.init_lora_weights, unet_targets=hp.target_modules,
+            text_targets=hp.text_target_modules if hp.text_encoder_lora else None,
         )  # fmt: skip
-        if hp.text_encoder_lora:
-            # peft's own injection, not transformers' ``add_adapter``: that wrapper gates on its own minimum peft
-            # version, which newer transformers releases raise past what the registry offers (issue #11).
-            inject_adapter_in_model(
-                LoraConfig(r=hp.lora_rank, lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout,
-                           init_lora_weights=hp.init_lora_weights, target_modules=list(hp.text_target_modules)),
-                self.text_encoder,
-            )  # fmt: skip
         self.upcast_trainable()
         if hp.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
@@ -170,7 +159,7 @@ class LDMLoRAModule(GeneratorModule):
 
     def trainable_names(self) -> list[str]:
         """Names of the tensors that train and are checkpointed: the adapters and the class-token vectors."""
-        return [name for name, _ in self.named_parameters() if "lora_" in name or name.endswith("token_embedding.new")]
+        return [name for name, _ in self.named_parameters() if is_trainable(name)]
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         """The adapter and class-token parameters (the only ones the optimizer sees)."""
@@ -203,20 +192,15 @@ class LDMLoRAModule(GeneratorModule):
         """Refuse Trainer settings that would break fp32 adapters or the two-phase schedule."""
         trainer = self.trainer
         check_adapter_precision(str(trainer.precision))
-        ddp_kwargs = getattr(trainer.strategy, "_ddp_kwargs", {}) or {}
-        if self.two_phase() and trainer.world_size > 1 and not ddp_kwargs.get("find_unused_parameters"):
-            raise ConfigError(
-                "the two-phase schedule (text_encoder_start_step > 0) leaves the text-encoder adapters unused in "
-                "phase 1, which DDP rejects; use strategy 'ddp_find_unused_parameters_true' or "
-                "text_encoder_start_step=0"
-            )
+        if self.two_phase():
+            check_two_phase_strategy(trainer.world_size, getattr(trainer.strategy, "_ddp_kwargs", None))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over the adapters (weight decay) and the class-token vectors (no weight decay)."""
         self.upcast_trainable()
         named = dict(self.named_parameters())
-        tokens = [named[n] for n in self.trainable_names() if n.endswith("token_embedding.new")]
-        adapters = [named[n] for n in self.trainable_names() if not n.endswith("token_embedding.new")]
+        tokens = [named[n] for n in self.trainable_names() if is_token_vector(n)]
+        adapters = [named[n] for n in self.trainable_names() if not is_token_vector(n)]
         groups = [{"params": adapters, "weight_decay": self.hparams.weight_decay}]
         if tokens:
             groups.append({"params": tokens, "weight_decay": 0.0})
@@ -243,14 +227,6 @@ class LDMLoRAModule(GeneratorModule):
             if "lora_" in name:
                 parameter.requires_grad_(active)
 
-    def batch_prompts(self, batch: dict[str, Tensor], labels: Tensor) -> list[str]:
-        """The caption of every image of the batch (structured captions when built, else class prompts)."""
-        if self.captions is not None:
-            if "index" not in batch:
-                raise DataError("structured captions need the datamodule's 'index' key in every batch")
-            return [self.captions[int(i)] for i in batch["index"]]
-        return [self.prompts[int(label)] for label in labels]
-
     def encode_prompts(self, prompts: Sequence[str]) -> Tensor:
         """Text-encoder hidden states (N, 77, dim) of ``prompts``."""
         ids = self.tokenizer(
@@ -276,7 +252,7 @@ class LDMLoRAModule(GeneratorModule):
         noisy = self.noise_scheduler.add_noise(latents, noise, t)
         text_trains = self.text_lora_active() or bool(self.hparams.class_tokens)
         with torch.set_grad_enabled(text_trains):
-            hidden = self.encode_prompts(self.batch_prompts(batch, labels))
+            hidden = self.encode_prompts(batch_prompts(self.prompts, self.captions, batch.get("index"), labels))
         prediction = self.unet(noisy.to(self.unet.dtype), t, encoder_hidden_states=hidden.to(self.unet.dtype)).sample
         target = denoising_target(self.noise_scheduler, latents, noise, t)
         loss = weighted_mse(prediction, target, self.loss_weights(t))
@@ -288,27 +264,11 @@ class LDMLoRAModule(GeneratorModule):
         """Keep only the trainable tensors, plus the base model's reference and fingerprint."""
         keep = set(self.trainable_names())
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
-        checkpoint["base_model"] = {"pretrained_model": str(self.hparams.pretrained_model),
-                                    "fingerprint": self.base_fingerprint}  # fmt: skip
+        checkpoint["base_model"] = base_reference(self.hparams.pretrained_model, self.base_fingerprint)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse adapters trained on another base model or missing tensors; add the frozen base weights.
-
-        With the frozen weights added, Lightning's strict ``load_state_dict`` also rejects unknown tensors.
-        """
-        base = checkpoint.get("base_model") or {}
-        if base.get("fingerprint") != self.base_fingerprint:
-            raise DataError(
-                f"this adapter checkpoint was trained on base model {base.get('pretrained_model')!r} (fingerprint "
-                f"{base.get('fingerprint')}), but {str(self.hparams.pretrained_model)!r} has fingerprint "
-                f"{self.base_fingerprint}; load it with the base model it was trained on"
-            )
-        missing = sorted(set(self.trainable_names()) - set(checkpoint.get("state_dict", {})))
-        if missing:
-            raise DataError(f"the adapter checkpoint lacks {len(missing)} adapter tensor(s), e.g. {missing[:3]}")
-        trainable = set(self.trainable_names())
-        frozen = {k: v for k, v in self.state_dict().items() if k not in trainable}
-        checkpoint["state_dict"] = {**frozen, **checkpoint["state_dict"]}
+        """Refuse adapters trained on another base model or missing tensors; add the frozen base weights."""
+        restore_frozen_weights(checkpoint, self.state_dict(), self.hparams.pretrained_model, self.base_fingerprint)
 
     # -- sampling -------------------------------------------------------------------------------------------------
     def pipeline(self, sampler: str) -> Any:

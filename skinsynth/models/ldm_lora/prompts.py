@@ -46,10 +46,32 @@ def class_token(code: str) -> str:
     return f"<{code}>"
 
 
-def class_names(codes: Sequence[str]) -> list[str]:
-    """Full diagnosis names for class codes, from the known vocabularies (the code itself when unknown)."""
+def class_names(codes: Sequence[str], names: Sequence[str] | None = None) -> list[str]:
+    """The classes' names: the user's ``names`` (one per code), else the known vocabularies' diagnosis names.
+
+    A code no vocabulary knows is its own name.
+    """
+    if names:
+        if len(names) != len(codes):
+            raise ConfigError(f"{len(names)} class names for {len(codes)} classes")
+        return list(names)
     known = {c.code: c.name for vocabulary in VOCABULARIES.values() for c in vocabulary.classes}
     return [known.get(code, code) for code in codes]
+
+
+def batch_prompts(
+    prompts: Sequence[str], captions: Sequence[str] | None, indices: Sequence[int] | None, labels: Sequence[int]
+) -> list[str]:
+    """The text of every image of a batch: its structured caption (by dataset index) when built, else its class prompt.
+
+    Raises:
+        DataError: captions are built but the batch has no dataset indices.
+    """
+    if captions is not None:
+        if indices is None:
+            raise DataError("structured captions need the datamodule's 'index' key in every batch")
+        return [captions[int(i)] for i in indices]
+    return [prompts[int(label)] for label in labels]
 
 
 def class_prompts(template: str, codes: Sequence[str], names: Sequence[str], use_tokens: bool) -> list[str]:
