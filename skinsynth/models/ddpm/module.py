@@ -22,18 +22,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from diffusers import DDPMScheduler
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from skinsynth.errors import ConfigError
 from skinsynth.models.base import GeneratorModule, RandomSource, check_labels, randn
 from skinsynth.models.ddpm.networks import build_unet, resolve_preset
+from skinsynth.models.ddpm.sampling import check_sampling_options, guided_prediction, sampling_scheduler, step_options
 from skinsynth.models.ddpm.weights import add_unet_lora, ema_multi_avg_fn, load_unet_weights
 from skinsynth.models.diffusion import denoising_target, min_snr_weights, weighted_mse
 
-SAMPLERS = ("ddpm", "ddim", "dpm")
 PREVIEW_STEPS = 20
 
 
@@ -229,38 +228,12 @@ class DDPMModule(GeneratorModule):
     # -- sampling -------------------------------------------------------------------------------------------------
     def check_sampling(self, sampler: str, steps: int | None, guidance_scale: float, eta: float = 0.0) -> None:
         """Raise a :class:`ConfigError` for an unknown sampler, bad step count, guidance scale or η."""
-        if sampler not in SAMPLERS:
-            raise ConfigError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-        if steps is not None and not 1 <= steps <= self.hparams.num_train_timesteps:
-            raise ConfigError(f"sampling steps must be in 1..{self.hparams.num_train_timesteps}, got {steps}")
-        if not 0 <= eta <= 1:
-            raise ConfigError(f"DDIM eta must be in [0, 1] (0 deterministic, 1 ancestral), got {eta}")
-        if guidance_scale < 0:
-            raise ConfigError(f"guidance scale must be >= 0 (1 = no guidance), got {guidance_scale}")
-        if guidance_scale != 1 and self.null_class is None:
-            raise ConfigError(
-                f"guidance scale {guidance_scale} needs the null class of classifier-free guidance, but this model "
-                "was trained with label_dropout=0; sample with guidance_scale=1 or train with label_dropout > 0"
-            )
-
-    def make_sampler(self, sampler: str) -> SchedulerMixin:
-        """A fresh sampling scheduler of kind ``sampler`` sharing the training noise schedule."""
-        config = self.noise_scheduler.config
-        if sampler == "ddpm":
-            return DDPMScheduler.from_config(config)
-        if sampler == "ddim":
-            return DDIMScheduler.from_config(config)
-        return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++")
+        check_sampling_options(sampler, steps, guidance_scale, eta, timesteps=self.hparams.num_train_timesteps,
+                               has_null_class=self.null_class is not None)  # fmt: skip
 
     def predict_noise(self, unet: nn.Module, x: Tensor, t: Tensor, labels: Tensor, guidance_scale: float) -> Tensor:
         """The model output at ``x``, combined by classifier-free guidance when ``guidance_scale != 1``."""
-        dtype = next(unet.parameters()).dtype
-        if guidance_scale == 1:
-            return unet(x.to(dtype), t, class_labels=labels).sample.float()
-        null = torch.full_like(labels, self.null_class)
-        both = unet(torch.cat([x, x]).to(dtype), t, class_labels=torch.cat([labels, null])).sample.float()
-        conditional, unconditional = both.chunk(2)
-        return unconditional + guidance_scale * (conditional - unconditional)
+        return guided_prediction(unet, x, t, labels, guidance_scale, self.null_class)
 
     def preview_sample(self, labels: Tensor, generator: RandomSource = None) -> Tensor:
         """A cheaper :meth:`sample` for progress grids during training: DDIM with at most ``PREVIEW_STEPS`` steps."""
@@ -295,7 +268,7 @@ class DDPMModule(GeneratorModule):
         if hp.get("unconditional"):  # a pool-pretrained model knows only the null class: every label means "any"
             labels, scale = torch.full_like(labels, self.null_class), 1.0
         self.check_sampling(sampler, steps, scale, eta)
-        scheduler = self.make_sampler(sampler)
+        scheduler = sampling_scheduler(self.noise_scheduler.config, sampler)
         scheduler.set_timesteps(steps, device=self.device)
         unet = self.sampling_unet
         was_training = unet.training
@@ -304,14 +277,10 @@ class DDPMModule(GeneratorModule):
         x = randn((len(labels), 3, size, size), generator, self.device) * scheduler.init_noise_sigma
         if isinstance(generator, Sequence) and not isinstance(generator, torch.Generator):
             generator = list(generator)  # diffusers takes per-sample generators as a list only
-        step_options: dict[str, Any] = {}
-        if sampler == "ddpm" or (sampler == "ddim" and eta > 0):  # DDIM with η = 0 and DPM-Solver++ add no noise
-            step_options["generator"] = generator
-        if sampler == "ddim":
-            step_options["eta"] = eta
+        options = step_options(sampler, eta, generator)
         for t in scheduler.timesteps:
             model_input = scheduler.scale_model_input(x, t)
             output = self.predict_noise(unet, model_input, t, labels, scale)
-            x = scheduler.step(output, t, x, **step_options).prev_sample
+            x = scheduler.step(output, t, x, **options).prev_sample
         unet.train(was_training)
         return (x.float() + 1) / 2
