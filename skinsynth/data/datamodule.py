@@ -22,7 +22,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset
 
 from skinsynth.classes import ClassVocabulary
 from skinsynth.data.dataset import LesionDataset, seed_worker_transform
@@ -31,6 +31,7 @@ from skinsynth.data.record_source import RecordSource, readable_split
 from skinsynth.data.records import LesionRecords
 from skinsynth.data.splits import Split
 from skinsynth.data.synthetic import SyntheticDataset
+from skinsynth.data.training_set import class_balanced_sampler, training_records
 from skinsynth.data.transforms import AUGMENTS, Augment, eval_transform, train_transform
 from skinsynth.errors import ConfigError
 
@@ -183,15 +184,7 @@ class SkinLesionDataModule(L.LightningDataModule):
             split.to_csv(self.run_dir / "split.csv")
         vocabulary = split.records.vocabulary
         self.synthetic = [SyntheticDataset(d, vocabulary) for d in self.synthetic_dirs]
-        real_train = split.records_for("train")
-        if self.mode in ("fewshot", "real"):
-            train = real_train
-        elif self.mode == "unlabeled":
-            train = LesionRecords.concat([real_train, split.records_for("pool")])
-        elif self.mode == "synthetic":
-            train = LesionRecords.concat([s.records for s in self.synthetic])
-        else:
-            train = LesionRecords.concat([real_train, *[s.records for s in self.synthetic]])
+        train = training_records(self.mode, split, [s.records for s in self.synthetic])
         self.split, self.train_records = split, train
         hp = self.hparams
         reader = ImageReader(draft_size=hp.image_size)
@@ -236,8 +229,8 @@ class SkinLesionDataModule(L.LightningDataModule):
         """
         from sklearn.utils.class_weight import compute_class_weight
 
-        labels = self.train_records.frame["label"].to_numpy() if self.train_records is not None else None
         self._require_setup()
+        labels = self.train_records.frame["label"].to_numpy()
         present = np.unique(labels)
         weights = np.zeros(self.num_classes)
         weights[present] = compute_class_weight("balanced", classes=present, y=labels)
@@ -271,15 +264,7 @@ class SkinLesionDataModule(L.LightningDataModule):
         dataset = self.datasets["train"]
         sampler = None
         if self.hparams.balanced_sampling:
-            labels = dataset.labels
-            per_class = np.bincount(labels, minlength=self.num_classes).astype(float)
-            weights = 1.0 / per_class[labels]
-            sampler = WeightedRandomSampler(
-                torch.as_tensor(weights, dtype=torch.double),
-                num_samples=len(labels),
-                replacement=True,
-                generator=torch.Generator().manual_seed(self.hparams.seed),
-            )
+            sampler = class_balanced_sampler(dataset.labels, self.num_classes, self.hparams.seed)
         # A last batch of one image breaks batch norm; dropping the ragged batch costs nothing as order reshuffles.
         # Under DDP each rank sees 1/world of the set: drop only when a rank still has more than one batch.
         world = self.trainer.world_size if self.trainer is not None else 1

@@ -10,6 +10,7 @@ import torch
 
 from skinsynth.classes import HAM10000
 from skinsynth.data import SkinLesionDataModule
+from skinsynth.data.training_set import class_balanced_sampler
 from skinsynth.errors import ConfigError, DataError
 from tests.data.test_synthetic import make_synthetic_dir
 
@@ -94,6 +95,12 @@ def test_class_weights_and_balanced_sampling(toy_dir: Path) -> None:
     shares = torch.bincount(labels, minlength=7).float() / len(labels)
     assert counts.max() / counts.min() > 3  # the toy set is imbalanced ...
     assert shares.max() / shares.min() < 2  # ... the balanced sampler is not
+
+
+def test_the_balanced_sampler_weights_each_image_by_one_over_its_class_count() -> None:
+    sampler = class_balanced_sampler(np.array([0, 0, 0, 2]), num_classes=3, seed=0)
+    assert torch.allclose(sampler.weights, torch.tensor([1 / 3, 1 / 3, 1 / 3, 1.0], dtype=torch.double))
+    assert sampler.num_samples == 4 and sampler.replacement
 
 
 @pytest.mark.parametrize(
