@@ -14,7 +14,12 @@ from torch.utils.data import DataLoader
 
 from skinsynth.errors import ConfigError, DataError
 from skinsynth.models.base import Generator
-from skinsynth.models.ldm_lora.adapters import base_reference, is_trainable, restore_frozen_weights
+from skinsynth.models.ldm_lora.adapters import (
+    base_reference,
+    check_two_phase_strategy,
+    is_trainable,
+    restore_frozen_weights,
+)
 from skinsynth.models.ldm_lora.module import LDMLoRAModule
 from skinsynth.models.ldm_lora.prompts import batch_prompts, build_captions, class_names, class_prompts
 from skinsynth.models.ldm_lora.tiny import write_tiny_stable_diffusion
@@ -243,14 +248,23 @@ def test_an_adapter_checkpoint_lacking_tensors_is_refused_and_a_full_one_gets_th
     full = {"unet.conv.weight": torch.zeros(1), "unet.attn.lora_A.weight": torch.ones(1),
             "text.token_embedding.new": torch.ones(2)}  # fmt: skip
     reference = base_reference("sd", "abc")
+    trainable = [name for name in full if is_trainable(name)]
+    assert trainable == ["unet.attn.lora_A.weight", "text.token_embedding.new"]
     partial = {"base_model": reference, "state_dict": {"unet.attn.lora_A.weight": torch.ones(1)}}
     with pytest.raises(DataError, match=r"lacks 1 adapter tensor\(s\), e.g. \['text.token_embedding.new'\]"):
-        restore_frozen_weights(partial, full, "sd", "abc")
+        restore_frozen_weights(partial, full, trainable, "sd", "abc")
     complete = {"base_model": reference, "state_dict": {k: v + 1 for k, v in full.items() if is_trainable(k)}}
-    restore_frozen_weights(complete, full, "sd", "abc")
+    restore_frozen_weights(complete, full, trainable, "sd", "abc")
     assert set(complete["state_dict"]) == set(full)
     assert complete["state_dict"]["unet.conv.weight"].item() == 0.0  # frozen: the base model's own
     assert complete["state_dict"]["unet.attn.lora_A.weight"].item() == 2.0  # trained: the checkpoint's
+
+
+def test_the_two_phase_schedule_on_several_processes_needs_ddp_that_finds_unused_parameters() -> None:
+    check_two_phase_strategy(1, None)  # one process: nothing to reject
+    check_two_phase_strategy(2, {"find_unused_parameters": True})
+    with pytest.raises(ConfigError, match="use strategy 'ddp_find_unused_parameters_true'"):
+        check_two_phase_strategy(2, {})
 
 
 def test_class_names_default_to_the_vocabulary_and_unknown_codes_name_themselves() -> None:

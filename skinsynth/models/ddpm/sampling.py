@@ -25,7 +25,7 @@ def check_sampling_options(
 
     Args:
         sampler: one of :data:`SAMPLERS`.
-        steps: sampling steps (``None``: the sampler's default).
+        steps: sampling steps, or ``None`` when not set (the module then uses T for ``ddpm`` and 50 otherwise).
         guidance_scale: classifier-free guidance scale s (1 = plain conditional model).
         eta: DDIM η in [0, 1].
         timesteps: the model's diffusion steps T (the most a sampler can take).

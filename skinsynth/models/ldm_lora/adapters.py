@@ -28,7 +28,10 @@ def check_adapter_precision(precision: str) -> None:
 
 
 def check_two_phase_strategy(world_size: int, ddp_kwargs: Mapping[str, Any] | None) -> None:
-    """Raise ``ConfigError`` when DDP on several processes would reject the idle text-encoder adapters of phase 1."""
+    """Raise ``ConfigError`` when DDP on several processes would reject the idle text-encoder adapters of phase 1.
+
+    Call it only when the two-phase schedule is on (``text_encoder_start_step > 0``).
+    """
     if world_size > 1 and not (ddp_kwargs or {}).get("find_unused_parameters"):
         raise ConfigError(
             "the two-phase schedule (text_encoder_start_step > 0) leaves the text-encoder adapters unused in "
@@ -77,9 +80,16 @@ def base_reference(pretrained_model: str, base_fingerprint: str) -> dict[str, st
 
 
 def restore_frozen_weights(
-    checkpoint: dict[str, Any], full_state: Mapping[str, Tensor], pretrained_model: str, base_fingerprint: str
+    checkpoint: dict[str, Any],
+    full_state: Mapping[str, Tensor],
+    trainable: Sequence[str],
+    pretrained_model: str,
+    base_fingerprint: str,
 ) -> None:
-    """Check an adapter checkpoint against this base model and add the frozen weights of ``full_state`` to it.
+    """Check an adapter checkpoint, then add the frozen tensors of ``full_state`` to its state dict.
+
+    The checkpoint must come from the base model with ``base_fingerprint`` and hold every ``trainable`` tensor; the
+    frozen tensors are those of ``full_state`` not in ``trainable``.
 
     Raises:
         DataError: the adapters were trained on another base model, or the checkpoint lacks adapter tensors.
@@ -91,9 +101,9 @@ def restore_frozen_weights(
             f"{base.get('fingerprint')}), but {str(pretrained_model)!r} has fingerprint {base_fingerprint}; load "
             "it with the base model it was trained on"
         )
-    trainable = {name for name in full_state if is_trainable(name)}
-    missing = sorted(trainable - set(checkpoint.get("state_dict", {})))
+    missing = sorted(set(trainable) - set(checkpoint.get("state_dict", {})))
     if missing:
         raise DataError(f"the adapter checkpoint lacks {len(missing)} adapter tensor(s), e.g. {missing[:3]}")
-    frozen = {name: tensor for name, tensor in full_state.items() if name not in trainable}
+    kept = set(trainable)
+    frozen = {name: tensor for name, tensor in full_state.items() if name not in kept}
     checkpoint["state_dict"] = {**frozen, **checkpoint["state_dict"]}

@@ -121,7 +121,7 @@ class LDMLoRAModule(GeneratorModule):
         negative_prompt: str = "",
     ) -> None:
         require_base_model(pretrained_model)
-        storage_dtype(base_dtype)
+        storage_dtype(base_dtype)  # checks the name early; configure_models converts it
         if sampler not in ("ddim", "dpm"):
             raise ConfigError(f"unknown sampler {sampler!r}; choose ddim or dpm")
         if lora_rank < 1:
@@ -268,7 +268,8 @@ class LDMLoRAModule(GeneratorModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse adapters trained on another base model or missing tensors; add the frozen base weights."""
-        restore_frozen_weights(checkpoint, self.state_dict(), self.hparams.pretrained_model, self.base_fingerprint)
+        restore_frozen_weights(checkpoint, self.state_dict(), self.trainable_names(), self.hparams.pretrained_model,
+                               self.base_fingerprint)  # fmt: skip
 
     # -- sampling -------------------------------------------------------------------------------------------------
     def pipeline(self, sampler: str) -> Any:

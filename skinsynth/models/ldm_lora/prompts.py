@@ -50,6 +50,9 @@ def class_names(codes: Sequence[str], names: Sequence[str] | None = None) -> lis
     """The classes' names: the user's ``names`` (one per code), else the known vocabularies' diagnosis names.
 
     A code no vocabulary knows is its own name.
+
+    Raises:
+        ConfigError: ``names`` has not one name per code.
     """
     if names:
         if len(names) != len(codes):
