@@ -36,6 +36,13 @@ The semi-supervised arms of issue #13 in the same run directories (SimCLR and a 
     python experiments/benchmarks/study_ham10000.py ... --baselines real,ssl --generators gan-pool \
         --ssl-epochs 5 --pretrain-epochs 5
 
+The inpainting generator of issue #15 started from each seed's fine-tuned pool DDPM (a separate run root: its budget
+and generator epochs differ; the same seeds give the same splits), with and without its default OOD post-selection::
+
+    python experiments/benchmarks/study_ham10000.py ... --image-size 32 --run-root runs/bench-inpaint32 \
+        --baselines real --generators inpaint --gen-epochs 1 --unlabeled-pool 1 --filters none \
+        --pretrained-generator 'runs/bench-pool32/ham50_seed{seed}/checkpoints/generator-ddpm-pool/last.ckpt'
+
 Each seed is one study run directory (``<run-root>/ham<shots>_seed<seed>``); each generator is one run of the study
 in it. The requested arms of every seed are then aggregated into Markdown tables (stdout and
 ``<run-root>/summary_ham<shots>_<arms>.md``).
@@ -119,6 +126,11 @@ def main() -> None:
     parser.add_argument("--ssl-epochs", type=int, default=20)
     parser.add_argument("--pretrain-epochs", type=int, default=10, help="pool pretraining of a <gen>-pool generator")
     parser.add_argument(
+        "--pretrained-generator", default=None, metavar="PATH",
+        help="a checkpoint every trained generator is fine-tuned from; {seed} is replaced by the seed. Give each seed "
+        "a checkpoint of the same seed's split: only a pool pretraining's pretraining.json lets the study check it",
+    )  # fmt: skip
+    parser.add_argument(
         "--evidence-only", action="store_true",
         help="train and score the generators' synthetic sets (quality/<gen>/) without their classifier arms; the "
         "real arm must have finished in the run directory (it is the judge)",
@@ -147,6 +159,7 @@ def main() -> None:
                 unlabeled_pool=args.unlabeled_pool,
                 oversample_factor=args.oversample_factor,
                 ssl_epochs=args.ssl_epochs,
+                pretrained_generator=args.pretrained_generator.format(seed=seed) if args.pretrained_generator else None,
                 logger="csv",
                 progress_bar=False,
             )
