@@ -25,7 +25,10 @@ class BaseModule(L.LightningModule):
 
     def __init__(self, ignore: Sequence[str] | str | None = None) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=ignore)
+        # Lightning collects the arguments of every __init__ in the class chain, this one's ``ignore`` too: it is not a
+        # setting of the model, and a subclass taking **kwargs (InpaintModule) would be handed it back on loading
+        skipped = [ignore] if isinstance(ignore, str) else list(ignore or ())
+        self.save_hyperparameters(ignore=["ignore", *skipped])
         self.configure_models()
         self.configure_losses()
         self.configure_metrics()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -13,6 +14,7 @@ from skinsynth.data.sources import read_source
 from skinsynth.errors import ConfigError, DataError
 from skinsynth.models.inpaint.masks import ellipse_mask, lesion_mask, mask_path, otsu_lesion_mask, read_mask_file
 from skinsynth.models.inpaint.module import InpaintModule
+from skinsynth.models.registry import load_generator
 
 CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
@@ -158,3 +160,19 @@ def test_the_figure_shows_source_mask_and_result_per_class(toy_dir: Path, tmp_pa
     with Image.open(path) as figure:
         assert figure.size[0] > figure.size[1] > 100  # 7 class rows, 9 panels each
     assert len(model.last_draw.context_ids) == 7 * 3
+
+
+def test_a_saved_inpainter_loads_again_to_materialize_another_selection(tmp_path: Path) -> None:
+    """A study reloads its trained inpainter for a second post-selection arm; earlier checkpoints saved ``ignore``."""
+    model = tiny_inpainter()
+    assert "ignore" not in model.hparams  # the base class's argument, not a setting of the model
+    for name, hparams in (("new", dict(model.hparams)), ("earlier", {**model.hparams, "ignore": None})):
+        path = tmp_path / f"{name}.ckpt"
+        torch.save({"state_dict": model.state_dict(), "hyper_parameters": hparams, "pytorch-lightning_version":
+                    L.__version__}, path)  # fmt: skip
+        loaded = load_generator("inpaint", path, CODES, 16)
+        assert isinstance(loaded, InpaintModule) and "ignore" not in loaded.hparams
+        assert loaded.hparams.jump_n_sample == 2 and loaded.hparams.image_size == 16
+        state = loaded.state_dict()
+        assert state.keys() == model.state_dict().keys()
+        assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())

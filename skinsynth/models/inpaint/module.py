@@ -87,6 +87,7 @@ class InpaintModule(DDPMModule):
                               f"{inpaint_eta}")  # fmt: skip
         if inpaint_steps < 1 or jump_length < 1 or jump_n_sample < 1:
             raise ConfigError("inpaint_steps, jump_length and jump_n_sample must be at least 1")
+        ddpm_options.pop("ignore", None)  # in the hyperparameters of checkpoints saved before BaseModule skipped it
         if ddpm_options.get("prediction_type", "epsilon") != "epsilon":
             raise ConfigError("the inpainting generator needs prediction_type='epsilon' (RePaint steps on ε)")
         super().__init__(num_classes=num_classes, class_codes=class_codes, image_size=image_size, **ddpm_options)
