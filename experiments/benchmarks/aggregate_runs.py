@@ -90,7 +90,8 @@ def main() -> None:
     runs = {}
     for folder in args.runs:
         metrics = json.loads((Path(folder) / "metrics.json").read_text())
-        runs[int(metrics["config"]["seed"])] = metrics
+        config = metrics["config"]  # by section since the typed configuration; flat in older run directories
+        runs[int(config["study"]["seed"] if "study" in config else config["seed"])] = metrics
     codes = next(iter(runs.values()))["class_codes"]
     per_seed, kept = {}, []
     for seed, run in runs.items():
