@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from skinsynth.config import nest
 from skinsynth.io import atomic_write_text
 from skinsynth.stats import aggregate, aggregate_markdown, paired_markdown
 
@@ -90,8 +91,8 @@ def main() -> None:
     runs = {}
     for folder in args.runs:
         metrics = json.loads((Path(folder) / "metrics.json").read_text())
-        config = metrics["config"]  # by section since the typed configuration; flat in older run directories
-        runs[int(config["study"]["seed"] if "study" in config else config["seed"])] = metrics
+        study = nest(metrics["config"], where=f"{folder}/metrics.json")["study"]  # flat in older run directories
+        runs[int(study["seed"])] = metrics
     codes = next(iter(runs.values()))["class_codes"]
     per_seed, kept = {}, []
     for seed, run in runs.items():
