@@ -92,6 +92,7 @@ def test_ddpm_pretrains_in_full_and_fine_tunes_lora_adapters(tmp_path: Path, toy
         (["--baselines", "real,ssl"], "unlabeled pool"),
         (["--generator", "cvae", "--pretrain-epochs", "1", "--unlabeled-pool", "all"], "no unconditional pretraining"),
         (["--generator", "gan", "--pretrained-generator", "missing.ckpt"], "is not a file"),
+        (["--generator", "gan", "--gen-epochs", "0"], "samples a trained generator as it is"),
         (["--generator", "gan-per-class", "--pretrain-epochs", "1", "--unlabeled-pool", "all"], "one pair per class"),
     ],
 )
@@ -99,3 +100,51 @@ def test_pool_options_are_checked_before_any_work(tmp_path: Path, toy_dir: Path,
     assert main(tiny_args(tmp_path / "run", toy_dir, *extra)) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_trained_ddpm_is_sampled_as_it_is_with_its_sampling_options_changed(tmp_path: Path, toy_dir: Path,
+                                                                              capsys) -> None:  # fmt: skip
+    from skinsynth.data.images import ImageReader
+
+    ddpm = ["--generator", "ddpm", "--gen-option", "preset=tiny", "--gen-option", "sampling_steps=2",
+            "--no-synthetic-only-arm"]  # fmt: skip
+    first = tmp_path / "first"
+    assert main(pool_args(first, toy_dir, *ddpm)) == 0
+    trained = first / "checkpoints" / "generator-ddpm" / "last.ckpt"
+    as_is = [*ddpm, "--pretrained-generator", str(trained), "--gen-epochs", "0"]
+
+    def images(run: Path, name: str) -> list:
+        folder = run / "synthetic" / name
+        manifest = pd.read_csv(folder / "manifest.csv").sort_values(["code", "seed"])
+        return [ImageReader().read(str(folder / f)) for f in manifest["path"]]
+
+    # the trained guidance scale: nothing is trained, and the same per-image seeds give the trained run's images
+    same = tmp_path / "same"
+    assert main(pool_args(same, toy_dir, *as_is)) == 0
+    assert not (same / "checkpoints" / "generator-ddpm-pretrained" / "last.ckpt").exists()
+    assert all((a == b).all() for a, b in zip(images(first, "ddpm"), images(same, "ddpm-pretrained"), strict=True))
+    # another guidance scale samples the same model otherwise, and is recorded with the set
+    guided = tmp_path / "guided"
+    assert main(pool_args(guided, toy_dir, *as_is, "--gen-option", "guidance_scale=4")) == 0
+    record = json.loads((guided / "checkpoints" / "generator-ddpm-pretrained" / "as_is.json").read_text())
+    assert record["sampling"] == {"sampling_steps": 2, "guidance_scale": 4}
+    new = images(guided, "ddpm-pretrained")
+    assert len(new) == 14 and any((a != b).any() for a, b in zip(images(same, "ddpm-pretrained"), new, strict=True))
+    assert "real+ddpm-pretrained" in json.loads((guided / "metrics.json").read_text())["arms"]
+    # the set is not completed with other sampling options; a training option cannot change at all
+    capsys.readouterr()
+    assert main(pool_args(guided, toy_dir, *as_is, "--gen-option", "guidance_scale=5")) == 2
+    assert "with sampling options" in capsys.readouterr().err
+    assert main(pool_args(tmp_path / "lr", toy_dir, *as_is, "--gen-option", "lr=0.1")) == 2
+    assert "trained with other settings (lr:" in capsys.readouterr().err
+
+
+def test_a_pool_pretraining_cannot_be_sampled_as_it_is(tmp_path: Path, toy_dir: Path, capsys) -> None:
+    ddpm = ["--generator", "ddpm", "--gen-option", "preset=tiny", "--gen-option", "sampling_steps=2"]
+    run = tmp_path / "run"
+    assert main(pool_args(run, toy_dir, *ddpm, "--pretrain-epochs", "1", "--baselines", "real")) == 0
+    pretrained = run / "checkpoints" / "pretrain-ddpm" / "last.ckpt"
+    capsys.readouterr()
+    assert main(pool_args(tmp_path / "as_is", toy_dir, *ddpm, "--pretrained-generator", str(pretrained),
+                          "--gen-epochs", "0")) == 2  # fmt: skip
+    assert "knows no classes" in capsys.readouterr().err

@@ -115,7 +115,7 @@ class GeneratorSection:
             none for baseline arms only. The oracle is the positive control: real pool images, nothing trained.
         init_args: arguments of the generator module's constructor (e.g. preset: small, sampling_steps: 25 for ddpm),
             checked against its typed signature.
-        epochs: generator training epochs.
+        epochs: generator training epochs (0: sample pretrained_checkpoint as it is).
         batch_size: generator training batch size.
         pretrained_model: ldm-lora: local diffusers Stable Diffusion 1.5 directory to fine-tune with LoRA (or a hub id).
         pretrain_epochs: pretrain the generator unconditionally on the unlabeled pool (and the few-shot images, labels
@@ -124,6 +124,7 @@ class GeneratorSection:
         pretrained_checkpoint: a generator checkpoint to fine-tune from instead (e.g. checkpoints/pretrain-<name>/
             last.ckpt of another study with the same split); refused when the images it was pretrained on include
             this study's val or test images (pretraining.json beside it lists them); set named <name>-pretrained.
+            With epochs 0 the checkpoint is sampled as it is (only its sampling options may change).
         sample_batch_size: images per generator sampling call while materializing.
         grid_every: save a per-class sample grid every N generator epochs.
     """

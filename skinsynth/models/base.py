@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import lightning as L
 import torch
@@ -72,6 +72,10 @@ class GeneratorModule(BaseModule):
             checkpoint is reused.
         ignore: constructor arguments not to save as hyperparameters.
     """
+
+    #: constructor options that change only how the trained model samples (a study may sample a finished
+    #: checkpoint with other values of these, never of the rest)
+    SAMPLING_OPTIONS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self, num_classes: int, class_codes: Sequence[str] | None = None, ignore: Sequence[str] | str | None = None

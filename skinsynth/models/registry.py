@@ -122,20 +122,31 @@ def make_generator(name: str, *, class_codes: list[str], image_size: int, **over
 
 def load_generator(
     name: str, checkpoint: str | Path, class_codes: list[str], image_size: int,
-    options: Mapping[str, object] | None = None,
+    options: Mapping[str, object] | None = None, sampling: Mapping[str, object] | None = None,
 ) -> object:  # fmt: skip
     """Load generator ``name`` from ``checkpoint`` safely (weights only), checking vocabulary, resolution and options.
 
+    ``sampling`` replaces saved values of the class's ``SAMPLING_OPTIONS`` (e.g. the DDPM's guidance scale): they
+    change how the trained model samples, not the model.
+
     Raises:
         DataError: the checkpoint is missing, or was trained for other classes or another image size.
-        ConfigError: ``options`` (the study's ``--gen-option`` values) differ from the checkpoint's hyperparameters.
+        ConfigError: ``options`` (the study's ``--gen-option`` values) differ from the checkpoint's hyperparameters,
+            or ``sampling`` names an option that is not a sampling option.
     """
     from skinsynth.checkpoints import load_checkpoint
-    from skinsynth.errors import DataError
+    from skinsynth.errors import ConfigError, DataError
 
     path = Path(checkpoint)
     if not path.is_file():
         raise DataError(f"generator checkpoint {str(path)!r} does not exist")
+    sampling = dict(sampling or {})
+    allowed = getattr(generator_class(name), "SAMPLING_OPTIONS", ())
+    if set(sampling) - set(allowed):
+        raise ConfigError(
+            f"generator {name!r} cannot change {', '.join(sorted(set(sampling) - set(allowed)))} of a trained "
+            f"checkpoint ({str(path)!r}); only its sampling options: {', '.join(allowed) or 'none'}"
+        )
     saved = load_checkpoint(path)  # a damaged or unsafe file fails here with a named error, before Lightning reads it
     # the base model of ldm-lora may have moved: the caller's path wins (its fingerprint is checked on loading)
     base = {"pretrained_model": options["pretrained_model"]} if options and options.get("pretrained_model") else {}
@@ -143,7 +154,9 @@ def load_generator(
     legacy = {k: v for k, v in saved_settings(name, hparams).items() if k not in hparams}
     if hparams.get("init_checkpoint"):  # the weights are in the checkpoint; its starting point may be gone
         legacy["init_checkpoint"] = None
-    model = generator_class(name).load_from_checkpoint(path, map_location="cpu", weights_only=True, **legacy, **base)
+    model = generator_class(name).load_from_checkpoint(
+        path, map_location="cpu", weights_only=True, **{**legacy, **base, **sampling}
+    )
     saved_codes = list(model.hparams.get("class_codes") or [])
     if saved_codes != list(class_codes):
         raise DataError(

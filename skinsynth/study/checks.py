@@ -122,8 +122,13 @@ def check_config(config: StudyConfig) -> None:
     from skinsynth.models.backbones import check_backbone_name
 
     check_backbone_name(config.classifier.backbone)
-    if config.generator.name != "none" and (config.generator.epochs < 1 or config.generator.batch_size < 1):
-        raise ConfigError("`generator.epochs` and `generator.batch_size` must be at least 1")
+    if config.generator.name != "none" and (config.generator.epochs < 0 or config.generator.batch_size < 1):
+        raise ConfigError("`generator.epochs` must be at least 0 and `generator.batch_size` at least 1")
+    if config.generator.name != "none" and config.generator.epochs == 0 and not config.generator.pretrained_checkpoint:
+        raise ConfigError(
+            "`generator.epochs` 0 samples a trained generator as it is: give it as `generator.pretrained_checkpoint` "
+            "(--pretrained-generator), or train one (`generator.epochs` ≥ 1)"
+        )
     if config.generator.init_args:
         if config.generator.name == "none":
             raise ConfigError(

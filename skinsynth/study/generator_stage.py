@@ -62,6 +62,8 @@ def run_generator(ctx: StudyContext) -> Path:
     }
     gen_options = ctx.generator_options()
     start = pretrained_generator(ctx)
+    if start is not None and c.generator.epochs == 0:  # the pretrained generator as it is: nothing trains
+        return sample_as_is(ctx, start, gen_options, {**options, "checkpoint": str(start)})
     if start is not None:  # fine-tune the pool-pretrained generator class-conditionally
         gen_options["init_checkpoint"] = str(start)
         check_start(ctx, ckpt_dir, start)
@@ -123,6 +125,51 @@ def run_generator(ctx: StudyContext) -> Path:
     return folder
 
 
+def sample_as_is(ctx: StudyContext, start: Path, gen_options: dict[str, Any], options: dict[str, Any]) -> Path:
+    """``generator.epochs`` 0: materialize the budget with the ``--pretrained-generator`` checkpoint, untrained.
+
+    Its sampling options (the class's ``SAMPLING_OPTIONS``, e.g. the DDPM's guidance scale) may differ from the
+    checkpoint's; every other option must match it. ``checkpoints/generator-<set>/as_is.json`` records the
+    checkpoint and the sampling options, so a resumed study completes the same set or stops.
+    """
+    from skinsynth.callbacks.synthetic_dataset import materialize
+    from skinsynth.checkpoints import load_checkpoint
+    from skinsynth.models.registry import generator_class, load_generator
+
+    c, kind, name = ctx.config, ctx.config.generator.name, ctx.set_name()
+    allowed = generator_class(kind).SAMPLING_OPTIONS
+    sampling = {k: v for k, v in gen_options.items() if k in allowed}
+    trained = {k: v for k, v in gen_options.items() if k not in allowed and k != "init_checkpoint"}
+    if load_checkpoint(start).get("hyper_parameters", {}).get("unconditional"):
+        raise ConfigError(
+            f"`generator.pretrained_checkpoint` {str(start)!r} is an unconditional (pool) pretraining: it knows no "
+            "classes, so it cannot make a class's images as it is; fine-tune it (`generator.epochs` ≥ 1)"
+        )
+    record = ctx.run_dir / "checkpoints" / f"generator-{name}" / "as_is.json"
+    wanted = {"path": str(start), "sha256": sha256_file(start), "sampling": sampling}
+    if record.is_file():
+        saved = json.loads(record.read_text())
+        if saved.get("sha256") != wanted["sha256"] or saved.get("sampling") != sampling:
+            raise ConfigError(
+                f"the set {name!r} in {str(ctx.run_dir)!r} was sampled from {saved.get('path')} with sampling options "
+                f"{saved.get('sampling')} ({record}); this study asks for {start} with {sampling}: use a new "
+                "`study.run_dir`"
+            )
+    folder, budget = ctx.synthetic_dir(name), ctx.generated_budget()
+    if launched_rank() == 0:  # one process makes the set; launched peers wait for it
+        started = time.perf_counter()
+        model = load_generator(kind, start, ctx.class_codes, c.data.image_size, trained, sampling=sampling)
+        atomic_write_json(wanted, record)
+        model.set_training_records(ctx.split.records_for("train"), pool=ctx.split.records_for("pool"))
+        print(f"[skinsynth] generator {name!r}: sampling {start} as it is (epochs 0), sampling options {sampling}")
+        materialize(model.to(ctx.sampling_device()), budget, folder, image_size=c.data.image_size, **options)
+        write_generator_figures(ctx, model, name)
+        seconds = time.perf_counter() - started
+        atomic_write_json({"generator": name, "wall_time_s": seconds, "epochs": 0}, record.with_name("timing.json"))
+    barrier()
+    return folder
+
+
 def write_generator_figures(ctx: StudyContext, model: Any, name: str) -> None:
     """The generator's own figures (the inpainting generator: source, mask, result per class) in ``grids/<set>/``."""
     for path in model.write_figures(ctx.run_dir / "grids" / name, seed=ctx.config.study.seed):
@@ -166,7 +213,7 @@ def pretrained_generator(ctx: StudyContext) -> Path | None:
         held_out = {str(i) for s in ("val", "test") for i in ctx.split.records_for(s).frame["image_id"]}
         seen = check_pretrained_images(path, held_out)
         print(
-            f"[skinsynth] generator: fine-tuning {path}"
+            f"[skinsynth] generator: {'fine-tuning' if c.generator.epochs else 'sampling'} {path}"
             + (
                 f" (pretrained on {seen} images, none of them in val or test)"
                 if seen is not None

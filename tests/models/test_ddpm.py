@@ -144,6 +144,16 @@ def test_ema_and_raw_weights_survive_a_checkpoint_and_resume(tmp_path: Path) -> 
         loaded.sample(torch.tensor([2]), seeds(0), steps=3), model.sample(torch.tensor([2]), seeds(0), steps=3)
     )
 
+    # its sampling options may change on loading, and sample as if passed to sample(); the rest may not
+    guided = load_generator("ddpm", path, CODES, SIZE, sampling={"guidance_scale": 3.0})
+    assert guided.hparams.guidance_scale == 3.0 and guided.hparams.lr == model.hparams.lr
+    assert torch.equal(
+        guided.sample(torch.tensor([2]), seeds(0), steps=3),
+        model.sample(torch.tensor([2]), seeds(0), steps=3, guidance_scale=3.0),
+    )
+    with pytest.raises(ConfigError, match="cannot change lr of a trained checkpoint"):
+        load_generator("ddpm", path, CODES, SIZE, sampling={"lr": 0.1})
+
     resumed = tiny_ddpm()
     raw_at_resume: dict[str, torch.Tensor] = {}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from diffusers import DDPMScheduler
@@ -75,6 +75,8 @@ class DDPMModule(GeneratorModule):
         lora_alpha: LoRA scaling α (the update is scaled by α / r).
         lora_target_modules: U-Net layers that get adapters (matched by name suffix).
     """
+
+    SAMPLING_OPTIONS: ClassVar[tuple[str, ...]] = ("sampler", "sampling_steps", "guidance_scale", "eta")
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -58,6 +58,12 @@ class InpaintModule(DDPMModule):
         inpaint_eta: the share of fresh noise per step (1: DDPM-like, as in RePaint).
         **ddpm_options: every other :class:`DDPMModule` argument (preset, schedule, guidance, pretraining ...).
     """
+
+    # the masks, the context and the RePaint schedule are chosen when sampling: the U-Net is the DDPM's
+    SAMPLING_OPTIONS: ClassVar[tuple[str, ...]] = (
+        *DDPMModule.SAMPLING_OPTIONS, "mask_mode", "mask_dir", "mask_margin", "context", "inpaint_steps",
+        "jump_length", "jump_n_sample", "inpaint_eta",
+    )  # fmt: skip
 
     def __init__(
         self,
