@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from experiments.benchmarks.ddpm_sampling import timed_samples  # the same per-image seeds (i for image i)
 from skinsynth.config import StudyConfig
 from skinsynth.data.record_source import RecordSource
 from skinsynth.data.splits import Split
@@ -58,6 +58,14 @@ def per_class(values: torch.Tensor, codes: list[str]) -> pd.Series:
     return pd.concat([series.groupby(level=0).mean(), pd.Series({"all": series.mean()})])
 
 
+def judge_scores(head, features: torch.Tensor, labels: torch.Tensor, codes: list[str]) -> pd.Series:
+    """``conf_<class>`` and ``agree_<class>`` (and ``_all``): :func:`judged`, averaged per class."""
+    confidence, agreement = judged(head, features, labels)
+    return pd.concat(
+        [per_class(confidence, codes).add_prefix("conf_"), per_class(agreement, codes).add_prefix("agree_")]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", required=True)
@@ -83,10 +91,8 @@ def main() -> None:
     test_codes = test.frame["code"]
     balanced = test.subset(test_codes.groupby(test_codes).cumcount().to_numpy() < args.per_class * 4)
     test_labels = torch.tensor([codes.index(c) for c in balanced.frame["code"]])
-    confidence, agreement = judged(head, embed(features, load_images(balanced, config.data.image_size)), test_labels)
-    test_codes_list = balanced.frame["code"].tolist()
-    scored = [per_class(confidence, test_codes_list).add_prefix("conf_"), per_class(agreement, test_codes_list)]
-    rows = {"real test": pd.concat([scored[0], scored[1].add_prefix("agree_")])}
+    test_features = embed(features, load_images(balanced, config.data.image_size))
+    rows = {"real test": judge_scores(head, test_features, test_labels, balanced.frame["code"].tolist())}
     print(f"{run_dir}: generator {args.generator!r}, {config.data.image_size} px, judge: {space}; "
           f"real test images per class (at most {args.per_class * 4}): "
           f"{balanced.frame['code'].value_counts().to_dict()}")  # fmt: skip
@@ -94,27 +100,17 @@ def main() -> None:
     labels = torch.arange(len(codes)).repeat_interleave(args.per_class)
     fake_codes = [codes[i] for i in labels.tolist()]
     for scale in (float(s) for s in args.scales.split(",")):
-        started = time.perf_counter()
-        images = []
-        for first in range(0, len(labels), args.batch_size):
-            chunk = labels[first : first + args.batch_size]
-            generators = [torch.Generator().manual_seed(first + i) for i in range(len(chunk))]
-            with torch.no_grad():
-                images.append(model.sample(chunk, generators, guidance_scale=scale))
-        fake_images = torch.cat(images)
-        seconds = time.perf_counter() - started
+        fake_images, rate = timed_samples(model, labels, args.batch_size, guidance_scale=scale)
         fake_features = embed(features, fake_images)
-        confidence, agreement = judged(head, fake_features, labels)
         quality = synthetic_quality(real_features, real_codes, fake_features, fake_codes, real_images, fake_images,
                                     codes, space).table  # fmt: skip
         rows[f"guidance {scale:g}"] = pd.concat([
-            per_class(confidence, fake_codes).add_prefix("conf_"),
-            per_class(agreement, fake_codes).add_prefix("agree_"),
+            judge_scores(head, fake_features, labels, fake_codes),
             quality["diversity_ratio"].add_prefix("div_"),
             quality.loc["all", ["precision", "recall", "fid"]],
-            pd.Series({"s_per_image": seconds / len(labels)}),
+            pd.Series({"s_per_image": 1 / rate}),
         ])  # fmt: skip
-        print(f"guidance {scale:g}: {len(labels)} images in {seconds:.0f} s", flush=True)
+        print(f"guidance {scale:g}: {len(labels)} images in {len(labels) / rate:.0f} s", flush=True)
     table = pd.DataFrame(rows).T
     columns = [f"{kind}_{c}" for kind in ("conf", "agree", "div") for c in [*codes, "all"]]
     columns += ["precision", "recall", "fid", "s_per_image"]

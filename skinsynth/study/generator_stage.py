@@ -139,7 +139,7 @@ def sample_as_is(ctx: StudyContext, start: Path, gen_options: dict[str, Any], op
     c, kind, name = ctx.config, ctx.config.generator.name, ctx.set_name()
     allowed = generator_class(kind).SAMPLING_OPTIONS
     sampling = {k: v for k, v in gen_options.items() if k in allowed}
-    trained = {k: v for k, v in gen_options.items() if k not in allowed and k != "init_checkpoint"}
+    trained = {k: v for k, v in gen_options.items() if k not in allowed}
     if load_checkpoint(start).get("hyper_parameters", {}).get("unconditional"):
         raise ConfigError(
             f"`generator.pretrained_checkpoint` {str(start)!r} is an unconditional (pool) pretraining: it knows no "
@@ -161,7 +161,7 @@ def sample_as_is(ctx: StudyContext, start: Path, gen_options: dict[str, Any], op
         model = load_generator(kind, start, ctx.class_codes, c.data.image_size, trained, sampling=sampling)
         atomic_write_json(wanted, record)
         model.set_training_records(ctx.split.records_for("train"), pool=ctx.split.records_for("pool"))
-        print(f"[skinsynth] generator {name!r}: sampling {start} as it is (epochs 0), sampling options {sampling}")
+        print(f"[skinsynth] generator {name!r}: as it is (epochs 0), sampling options {sampling or 'as trained'}")
         materialize(model.to(ctx.sampling_device()), budget, folder, image_size=c.data.image_size, **options)
         write_generator_figures(ctx, model, name)
         seconds = time.perf_counter() - started
