@@ -225,8 +225,10 @@ def pretrained_generator(ctx: StudyContext) -> Path | None:
         return None
     ckpt_dir = ctx.run_dir / "checkpoints" / f"pretrain-{c.generator.name}"
     dm = ctx.datamodule("unlabeled", batch_size=c.generator.batch_size, augment="dihedral", normalize=False)
-    # the pretraining trains every weight from scratch: adapters (finetune=lora) belong to the fine-tuning
-    options = {k: v for k, v in ctx.generator_options().items() if k not in ("finetune", "init_checkpoint")}
+    # the pretraining trains every weight from scratch: adapters (finetune=lora) and the class embeddings' own
+    # learning rate belong to the fine-tuning (an unconditional model trains only the null class's embedding)
+    fine_tuning = ("finetune", "init_checkpoint", "class_embedding_lr")
+    options = {k: v for k, v in ctx.generator_options().items() if k not in fine_tuning}
     options["unconditional"] = True
     last = ckpt_dir / "last.ckpt"
     if last.is_file():  # resumed or reused: it must be the model these settings describe

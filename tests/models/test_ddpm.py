@@ -300,3 +300,19 @@ def test_lora_fine_tuning_trains_only_adapters_and_class_embeddings(tmp_path: Pa
     changed = {n for n, p in model.unet.named_parameters() if not torch.equal(before[n], p)}
     assert changed and changed <= trainable
     assert model.sample(torch.tensor([1]), seeds(0), steps=2).shape == (1, 3, SIZE, SIZE)
+
+
+def test_class_embeddings_train_at_their_own_learning_rate(tmp_path: Path) -> None:
+    # AdamW's first step moves every weight with a gradient by its group's rate (m̂ / √v̂ = ±1), warm-up and decay off
+    model = tiny_ddpm(lr=1e-4, class_embedding_lr=3e-3, ema_decay=0.0, grad_clip=0.0)
+    before = {n: p.detach().clone() for n, p in model.unet.named_parameters()}
+    trainer(tmp_path, 1).fit(model, loader())
+    moved = {n: float((p.detach() - before[n]).abs().max()) for n, p in model.unet.named_parameters()}
+    assert moved["class_embedding.weight"] == pytest.approx(3e-3, rel=1e-3)
+    others = [v for n, v in moved.items() if not n.startswith("class_embedding.")]
+    assert max(others) == pytest.approx(1e-4, rel=1e-3)
+    groups = model.configure_optimizers()["optimizer"].param_groups
+    assert [g["lr"] for g in groups] == [1e-4, 3e-3]
+    assert sum(len(g["params"]) for g in groups) == len(list(model.unet.parameters()))
+    with pytest.raises(ConfigError, match="class_embedding_lr"):
+        tiny_ddpm(class_embedding_lr=0.0)

@@ -54,6 +54,11 @@ class DDPMModule(GeneratorModule):
         label_dropout: probability of training on the null class (0 disables classifier-free guidance).
         min_snr_gamma: γ of min-SNR loss weighting (``None``: plain MSE).
         lr: AdamW learning rate.
+        class_embedding_lr: AdamW learning rate of the class-embedding table (``None``: ``lr``). After an
+            unconditional pretraining every class starts at the null embedding, and AdamW moves each coordinate by
+            about ``lr`` per step at most, so after a few hundred steps at ``lr`` the classes are still close to one
+            another and to the null class; a larger rate here (as textual inversion uses for a new token's
+            embedding) lets them separate while the U-Net itself changes at ``lr``.
         weight_decay: AdamW weight decay.
         warmup_steps: optimizer steps of linear learning-rate warm-up.
         grad_clip: gradient-norm clipping (0 disables; a Trainer ``gradient_clip_val`` takes precedence).
@@ -94,6 +99,7 @@ class DDPMModule(GeneratorModule):
         label_dropout: float = 0.1,
         min_snr_gamma: float | None = None,
         lr: float = 2e-4,
+        class_embedding_lr: float | None = None,
         weight_decay: float = 0.0,
         warmup_steps: int = 100,
         grad_clip: float = 1.0,
@@ -119,6 +125,8 @@ class DDPMModule(GeneratorModule):
             raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}")
         if unconditional and label_dropout <= 0:
             raise ConfigError("unconditional pretraining trains the null class, which needs label_dropout > 0")
+        if lr <= 0 or (class_embedding_lr is not None and class_embedding_lr <= 0):
+            raise ConfigError(f"lr and class_embedding_lr must be positive, got {lr} and {class_embedding_lr}")
         if finetune not in ("full", "lora"):
             raise ConfigError(f"finetune must be 'full' or 'lora', got {finetune!r}")
         if finetune == "lora" and lora_rank < 1:
@@ -174,13 +182,21 @@ class DDPMModule(GeneratorModule):
 
     # -- training -------------------------------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, Any]:
-        """AdamW on the raw U-Net only, with a linear warm-up of the learning rate."""
+        """AdamW on the raw U-Net only (the class embeddings at ``class_embedding_lr``), with a linear warm-up."""
         hp = self.hparams
-        trainable = [p for p in self.unet.parameters() if p.requires_grad]  # all, or the adapters (LoRA)
-        optimizer = torch.optim.AdamW(trainable, lr=hp.lr, weight_decay=hp.weight_decay)
+        optimizer = torch.optim.AdamW(self.parameter_groups(), lr=hp.lr, weight_decay=hp.weight_decay)
         warmup = max(1, hp.warmup_steps)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The trainable U-Net weights (all, or the adapters with LoRA), the class-embedding table in its own group."""
+        trainable = [(n, p) for n, p in self.unet.named_parameters() if p.requires_grad]
+        embeddings = [p for n, p in trainable if n.startswith("class_embedding.")]
+        groups = [{"params": [p for n, p in trainable if not n.startswith("class_embedding.")]}]
+        if embeddings:
+            groups.append({"params": embeddings, "lr": self.hparams.get("class_embedding_lr") or self.hparams.lr})
+        return groups
 
     def configure_gradient_clipping(
         self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None,
