@@ -77,12 +77,14 @@ def test_pool_pretrained_generator_and_ssl_arms(tmp_path: Path, toy_dir: Path, c
 def test_ddpm_pretrains_in_full_and_fine_tunes_lora_adapters(tmp_path: Path, toy_dir: Path) -> None:
     run = tmp_path / "run"
     ddpm = ["--generator", "ddpm", "--pretrain-epochs", "1", "--gen-option", "preset=tiny", "--gen-option",
-            "sampling_steps=2", "--gen-option", "finetune=lora"]  # fmt: skip
+            "sampling_steps=2", "--gen-option", "finetune=lora", "--gen-option", "class_embedding_lr=0.01"]  # fmt: skip
     assert main(pool_args(run, toy_dir, *ddpm)) == 0
     pretrained = torch.load(run / "checkpoints" / "pretrain-ddpm" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert pretrained["hyper_parameters"]["unconditional"] and pretrained["hyper_parameters"]["finetune"] == "full"
+    hp = pretrained["hyper_parameters"]
+    assert hp["unconditional"] and hp["finetune"] == "full" and hp["class_embedding_lr"] is None
     tuned = torch.load(run / "checkpoints" / "generator-ddpm-pool" / "last.ckpt", map_location="cpu", weights_only=True)
     assert tuned["hyper_parameters"]["finetune"] == "lora" and any("lora_" in k for k in tuned["state_dict"])
+    assert tuned["hyper_parameters"]["class_embedding_lr"] == 0.01
     assert "real+ddpm-pool" in json.loads((run / "metrics.json").read_text())["arms"]
 
 
