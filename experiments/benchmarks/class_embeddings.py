@@ -6,8 +6,8 @@ row; this prints, per checkpoint, each class row's distance to the null row and 
 rows, both relative to the null row's norm (the EMA weights, which the sampler uses)::
 
     python experiments/benchmarks/class_embeddings.py \
-        runs/bench-pool32/ham50_seed0/checkpoints/generator-ddpm/last.ckpt \
-        runs/bench-pool32/ham50_seed0/checkpoints/generator-ddpm-pool/last.ckpt
+        runs/pool-cel32/ham50_seed0/checkpoints/pretrain-ddpm/last.ckpt \
+        runs/pool-cel32/ham50_seed0/checkpoints/generator-ddpm-pool/last.ckpt
 """
 
 from __future__ import annotations
