@@ -33,6 +33,8 @@ def class_table(path: Path) -> tuple[torch.Tensor, list[str]]:
     for key in ("ema.module.class_embedding.weight", "unet.class_embedding.weight"):
         if key in state:
             codes = list(saved.get("hyper_parameters", {}).get("class_codes") or [])
+            if len(state[key]) != len(codes) + 1:
+                raise ConfigError(f"{str(path)!r} has no null class (label_dropout 0): nothing to measure against")
             return state[key].float(), codes
     raise ConfigError(f"{str(path)!r} holds no DDPM class embeddings (no class_embedding.weight in its state_dict)")
 
@@ -58,8 +60,6 @@ def main() -> None:
     rows = []
     for path in args.checkpoints:
         table, codes = class_table(path)
-        if len(table) != len(codes) + 1:
-            raise ConfigError(f"{str(path)!r} has no null class (label_dropout 0): nothing to measure against")
         rows.append({"checkpoint": str(path), **separation(table, codes)})
     print(markdown_table(pd.DataFrame(rows).set_index("checkpoint")))
 
